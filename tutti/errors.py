@@ -1,0 +1,153 @@
+"""Tutti's exceptions and the gRPC status code each one maps to.
+
+    TuttiError                      INTERNAL (message hidden from clients)
+    ├── ConfigError                 raised at start-up; carries file and line
+    │   └── CompositionError        every error found in one composition file
+    ├── RequestError                INVALID_ARGUMENT
+    │   └── PayloadTypeError        the Any holds the wrong message type
+    ├── NotFoundError               NOT_FOUND
+    ├── StageError                  names the stage
+    │   ├── OutputValidationError   INVALID_ARGUMENT, names stage and field
+    │   ├── StageCallError          the stage answered with a non-OK status
+    │   └── StageDeadlineError      DEADLINE_EXCEEDED
+    ├── FanoutQuorumError           DEADLINE_EXCEEDED or UNAVAILABLE, names branches
+    ├── CostCapError                RESOURCE_EXHAUSTED, names the cap
+    └── OverloadedError             RESOURCE_EXHAUSTED
+
+Only these messages reach clients; anything else becomes INTERNAL with a
+generic message and a traceback in the server's log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+
+__all__ = [
+    "CompositionError",
+    "ConfigError",
+    "CostCapError",
+    "FanoutQuorumError",
+    "NotFoundError",
+    "OutputValidationError",
+    "OverloadedError",
+    "PayloadTypeError",
+    "Problem",
+    "RequestError",
+    "StageCallError",
+    "StageDeadlineError",
+    "StageError",
+    "TuttiError",
+]
+
+
+class TuttiError(Exception):
+    """Base of every error Tutti raises on purpose."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    @property
+    def public_message(self) -> str:
+        """What a client may be told."""
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error found in a configuration file, with where it is."""
+
+    file: str
+    line: int
+    message: str
+    stage: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        subject = f"stage '{self.stage}': " if self.stage else ""
+        return f"{where}: {subject}{self.message}"
+
+
+class ConfigError(TuttiError):
+    """A configuration file is wrong; raised before anything serves."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problems: tuple[Problem, ...] = (problem,)
+
+
+class CompositionError(ConfigError):
+    """Every error found while compiling one composition."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        TuttiError.__init__(self, "\n".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+class RequestError(TuttiError):
+    """The client's request is malformed; names the field."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class PayloadTypeError(RequestError):
+    """An Any payload holds a type other than the one declared."""
+
+
+class NotFoundError(TuttiError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class StageError(TuttiError):
+    """A stage failed; the message names it."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+    def __init__(self, stage: str, message: str) -> None:
+        super().__init__(f"stage '{stage}': {message}")
+        self.stage = stage
+
+
+class OutputValidationError(StageError):
+    """A stage's output broke its type's constraints; the next stage never sees it."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, stage: str, field: str, message: str) -> None:
+        super().__init__(stage, f"output field '{field}' {message}")
+        self.field = field
+
+
+class StageCallError(StageError):
+    """A stage answered with a non-OK status; the code is kept."""
+
+    def __init__(self, stage: str, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(stage, f"{code.name}: {message}")
+        self.code = code
+        self.stage_code = code
+
+
+class StageDeadlineError(StageError):
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class FanoutQuorumError(TuttiError):
+    """Too few fan-out branches answered in time."""
+
+    def __init__(self, node: str, missing: Sequence[str], code: grpc.StatusCode) -> None:
+        super().__init__(f"{node}: quorum not reached; missing branches: {', '.join(missing)}")
+        self.missing = tuple(missing)
+        self.code = code
+
+
+class CostCapError(TuttiError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class OverloadedError(TuttiError):
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
