@@ -1,0 +1,337 @@
+"""Runs a compiled composition: calls stages, follows routes, fans out and merges."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, message
+from grpc import aio
+
+from router_service._plan import (
+    CascadeNode,
+    Composition,
+    FanoutNode,
+    Node,
+    RouteNode,
+    SequenceNode,
+    SplitNode,
+    StageNode,
+)
+from router_service._spec import StageSpec
+from tutti.channels import ChannelPool
+from tutti.config import Price
+from tutti.errors import (
+    CostCapError,
+    FanoutQuorumError,
+    OutputValidationError,
+    StageCallError,
+    StageDeadlineError,
+    StageError,
+)
+from tutti.messages import MessageTypes, type_name_of, validate_output
+from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
+
+__all__ = ["Engine", "Run"]
+
+StageRun = router_pb2.StageRun
+_DEADLINE_CODES = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED)
+
+
+@dataclass
+class Result:
+    """A node's output: the payload as received, and its decoded form if anyone decoded it."""
+
+    payload: any_pb2.Any
+    decoded: message.Message | None = None
+
+
+@dataclass
+class Run:
+    """The state of one request: its deadline, cost so far and what ran."""
+
+    deadline: float | None  # time.monotonic() value
+    cost_cap: float | None
+    stages: list[router_pb2.StageRun] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    cost: float = 0.0
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
+class Engine:
+    """Executes one composition's plan against live stages.
+
+    Payloads travel as the `Any` bytes a stage returned; the engine decodes
+    an output only to validate it or to read a decision from it, and never
+    re-encodes it.
+    """
+
+    def __init__(
+        self,
+        composition: Composition,
+        channels: ChannelPool,
+        types: MessageTypes,
+        prices: Mapping[str, Price] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.composition = composition
+        self.types = types
+        self.rng = rng or random.Random()
+        self._prices = {
+            name: spec.price or (prices or {}).get(name) or Price()
+            for name, spec in composition.stages.items()
+        }
+        self._invoke: dict[str, Callable[..., Awaitable[stage_pb2.InvokeResponse]]] = {}
+        self._merge: dict[str, Callable[..., Awaitable[merger_pb2.MergeResponse]]] = {}
+        for name, spec in composition.stages.items():
+            channel = channels.get(spec.endpoint)
+            if spec.is_merger:
+                self._merge[name] = channel.unary_unary(
+                    "/tutti.v1.MergerService/Merge",
+                    request_serializer=merger_pb2.MergeRequest.SerializeToString,
+                    response_deserializer=merger_pb2.MergeResponse.FromString,
+                )
+            else:
+                self._invoke[name] = channel.unary_unary(
+                    "/tutti.v1.StageService/Invoke",
+                    request_serializer=stage_pb2.InvokeRequest.SerializeToString,
+                    response_deserializer=stage_pb2.InvokeResponse.FromString,
+                )
+        self._classes = {
+            name: types.message_class(name)
+            for name in {n.output_type for n in _walk(composition.flow)} | {composition.input_type}
+            if name
+        }
+        self._run_node: dict[type, Callable[[Any, any_pb2.Any, Run], Awaitable[Result]]] = {
+            StageNode: self._stage,
+            SequenceNode: self._sequence,
+            RouteNode: self._route,
+            CascadeNode: self._cascade,
+            FanoutNode: self._fanout,
+            SplitNode: self._split,
+        }
+
+    async def run(self, payload: any_pb2.Any, run: Run) -> Result:
+        return await self._run_node[type(self.composition.flow)](self.composition.flow, payload, run)
+
+    def _node(self, node: Node, payload: any_pb2.Any, run: Run) -> Awaitable[Result]:
+        return self._run_node[type(node)](node, payload, run)
+
+    # -- stages --------------------------------------------------------------
+
+    def _record(self, run: Run, spec: StageSpec, started: float, status: int, **fields: Any) -> None:
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        run.stages.append(
+            StageRun(
+                stage=spec.name,
+                status=status,
+                latency_ms=latency_ms,
+                budget_ms=spec.budget_ms,
+                over_budget=bool(spec.budget_ms) and latency_ms > spec.budget_ms,
+                **fields,
+            )
+        )
+
+    def _timeout(self, spec: StageSpec, run: Run) -> float | None:
+        remaining = run.remaining()
+        if remaining is not None and remaining <= 0:
+            run.stages.append(
+                StageRun(
+                    stage=spec.name,
+                    status=StageRun.STATUS_DEADLINE_EXCEEDED,
+                    budget_ms=spec.budget_ms,
+                    detail="no time left before the call",
+                )
+            )
+            raise StageDeadlineError(spec.name, "the request's deadline passed before this stage ran")
+        price = self._prices[spec.name]
+        if run.cost_cap is not None and run.cost + price.per_call_usd > run.cost_cap + 1e-12:
+            raise CostCapError(
+                f"stage '{spec.name}' costs ${price.per_call_usd:g} a call, which would take the"
+                f" request past its cost cap of ${run.cost_cap:g} (spent ${run.cost:g})"
+            )
+        return remaining
+
+    def _failed(self, spec: StageSpec, run: Run, started: float, exc: aio.AioRpcError) -> StageError:
+        code = exc.code()
+        details = exc.details() or code.name
+        if code in _DEADLINE_CODES:
+            self._record(run, spec, started, StageRun.STATUS_DEADLINE_EXCEEDED, detail=details)
+            return StageDeadlineError(spec.name, f"no answer within the deadline ({details})")
+        self._record(run, spec, started, StageRun.STATUS_FAILED, detail=f"{code.name}: {details}")
+        return StageCallError(spec.name, code, details)
+
+    def _check_output(self, spec: StageSpec, expected: str, output: any_pb2.Any, run: Run, started: float, **fields: Any) -> message.Message | None:
+        """Decode and validate an output when the stage asks for validation."""
+        try:
+            actual = type_name_of(output)
+            if actual != expected:
+                raise OutputValidationError(spec.name, "@type", f"holds {actual or 'nothing'}; expected {expected}")
+            if not spec.validate:
+                return None
+            try:
+                decoded = self._classes[expected].FromString(output.value)
+            except message.DecodeError as exc:
+                raise OutputValidationError(spec.name, "@value", f"is not a valid {expected}") from exc
+            validate_output(spec.name, decoded)
+            return decoded
+        except OutputValidationError as exc:
+            self._record(run, spec, started, StageRun.STATUS_INVALID_OUTPUT, detail=str(exc), **fields)
+            raise
+
+    async def _stage(self, node: StageNode, payload: any_pb2.Any, run: Run) -> Result:
+        spec = node.stage
+        timeout = self._timeout(spec, run)
+        started = time.perf_counter()
+        try:
+            response = await self._invoke[spec.name](
+                stage_pb2.InvokeRequest(input=payload, stage=spec.name), timeout=timeout
+            )
+        except aio.AioRpcError as exc:
+            raise self._failed(spec, run, started, exc) from None
+        usage = response.usage
+        price = self._prices[spec.name]
+        cost = price.cost(usage.input_tokens, usage.output_tokens) if spec.price else usage.cost_usd
+        fields = {"model": response.model.name, "model_version": response.model.version, "cost_usd": cost, "cache_hit": usage.cache_hit}
+        run.cost += cost
+        decoded = self._check_output(spec, node.output_type, response.output, run, started, **fields)
+        self._record(run, spec, started, StageRun.STATUS_OK, **fields)
+        return Result(response.output, decoded)
+
+    # -- flow ----------------------------------------------------------------
+
+    async def _sequence(self, node: SequenceNode, payload: any_pb2.Any, run: Run) -> Result:
+        result = Result(payload)
+        for step in node.steps:
+            result = await self._node(step, result.payload, run)
+        return result
+
+    def _decoded(self, result: Result, type_name: str) -> message.Message:
+        if result.decoded is None:
+            result.decoded = self._classes[type_name].FromString(result.payload.value)
+        return result.decoded
+
+    async def _route(self, node: RouteNode, payload: any_pb2.Any, run: Run) -> Result:
+        decision = self._decoded(await self._stage(node.by, payload, run), node.by.output_type)
+        assert isinstance(decision, payloads_pb2.Classification)
+        for escalation in node.escalations:
+            if decision.confidence < escalation.below:
+                run.path.append(
+                    f"{node.label}={decision.label}@{decision.confidence:.2f}"
+                    f"<{escalation.below:g}->escalate:{escalation.to.label}"
+                )
+                return await self._node(escalation.to, payload, run)
+        target = node.case(decision.label)
+        run.path.append(f"{node.label}={decision.label}->{target.label}")
+        return await self._node(target, payload, run)
+
+    def confidence(self, result: Result, type_name: str, path: str) -> float:
+        found: Any = self._decoded(result, type_name)
+        for part in path.split(".") if path else ():
+            found = getattr(found, part)
+        return float(found.confidence)
+
+    async def _cascade(self, node: CascadeNode, payload: any_pb2.Any, run: Run) -> Result:
+        last = len(node.steps) - 1
+        for index, step in enumerate(node.steps):
+            if index == last:
+                run.path.append(f"cascade->{step.label}")
+                return await self._node(step, payload, run)
+            try:
+                result = await self._node(step, payload, run)
+            except (OutputValidationError, StageCallError) as exc:
+                run.path.append(f"cascade:{step.label} failed ({exc.code.name})")
+                continue
+            confidence = self.confidence(result, node.output_type, node.field)
+            if confidence >= node.below:
+                run.path.append(f"cascade->{step.label}@{confidence:.2f}")
+                return result
+            run.path.append(f"cascade:{step.label}@{confidence:.2f}<{node.below:g}")
+        raise AssertionError("unreachable: the last cascade step returns or raises")
+
+    async def _fanout(self, node: FanoutNode, payload: any_pb2.Any, run: Run) -> Result:
+        tasks = {
+            asyncio.ensure_future(self._node(branch, payload, run)): name
+            for branch, name in zip(node.branches, node.names)
+        }
+        answered: dict[str, Result] = {}
+        failed: dict[str, BaseException] = {}
+        limits = [t for t in (node.budget_ms / 1000.0 if node.budget_ms else None, run.remaining()) if t is not None]
+        end = time.monotonic() + min(limits) if limits else None
+        pending = set(tasks)
+        try:
+            while pending and len(answered) + len(pending) >= node.quorum:
+                wait = None if end is None else end - time.monotonic()
+                if wait is not None and wait <= 0:
+                    break
+                done, pending = await asyncio.wait(pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    exc = task.exception()
+                    if exc is None:
+                        answered[tasks[task]] = task.result()
+                    else:
+                        failed[tasks[task]] = exc
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        late = [tasks[t] for t in pending]
+        if late:
+            run.path.append(f"fanout:late {','.join(late)}")
+        if failed:
+            run.path.append(f"fanout:failed {','.join(failed)}")
+        if len(answered) < node.quorum:
+            missing = [name for name in node.names if name not in answered]
+            code = grpc.StatusCode.DEADLINE_EXCEEDED if late else grpc.StatusCode.UNAVAILABLE
+            raise FanoutQuorumError(node.label, missing, code)
+        return await self._merge_results(node, [(n, answered[n]) for n in node.names if n in answered], run)
+
+    async def _merge_results(self, node: FanoutNode, answers: list[tuple[str, Result]], run: Run) -> Result:
+        spec = node.merger
+        timeout = self._timeout(spec, run)
+        request = merger_pb2.MergeRequest(
+            candidates=[merger_pb2.Candidate(name=name, output=r.payload) for name, r in answers],
+            strategy=node.strategy,
+            field=node.field,
+            weights=dict(node.weights),
+        )
+        started = time.perf_counter()
+        try:
+            response = await self._merge[spec.name](request, timeout=timeout)
+        except aio.AioRpcError as exc:
+            raise self._failed(spec, run, started, exc) from None
+        cost = self._prices[spec.name].per_call_usd
+        run.cost += cost
+        decoded = self._check_output(spec, node.output_type, response.output, run, started, cost_usd=cost)
+        self._record(run, spec, started, StageRun.STATUS_OK, cost_usd=cost, detail=f"winners: {','.join(response.winners)}")
+        run.path.append(f"fanout:merged {','.join(n for n, _ in answers)}")
+        return Result(response.output, decoded)
+
+    async def _split(self, node: SplitNode, payload: any_pb2.Any, run: Run) -> Result:
+        branch = node.branches[bisect.bisect_right(node.cumulative, self.rng.random())]
+        run.path.append(f"split->{branch.label}")
+        return await self._node(branch, payload, run)
+
+
+def _walk(node: Node) -> list[Node]:
+    """Every node in the tree under `node`, itself included."""
+    found: list[Node] = [node]
+    children: tuple[Node, ...] = ()
+    if isinstance(node, SequenceNode | CascadeNode):
+        children = node.steps
+    elif isinstance(node, RouteNode):
+        children = (node.by, node.default, *(n for _, n in node.cases), *(e.to for e in node.escalations))
+    elif isinstance(node, FanoutNode | SplitNode):
+        children = node.branches
+    for child in children:
+        found.extend(_walk(child))
+    return found

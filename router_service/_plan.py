@@ -1,0 +1,130 @@
+"""The immutable plan a composition compiles into: one tree of flow nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Union
+
+from router_service._spec import Budget, StageSpec
+
+__all__ = [
+    "CascadeNode",
+    "Composition",
+    "Escalation",
+    "FanoutNode",
+    "Node",
+    "RouteNode",
+    "SequenceNode",
+    "SplitNode",
+    "StageNode",
+]
+
+
+@dataclass(frozen=True)
+class StageNode:
+    stage: StageSpec
+    line: int
+    input_type: str
+    output_type: str
+
+    @property
+    def label(self) -> str:
+        return self.stage.name
+
+
+@dataclass(frozen=True)
+class SequenceNode:
+    steps: tuple[Node, ...]
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "sequence"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Decisions with confidence under `below` go to `to` instead of their case."""
+
+    below: float
+    to: Node
+
+
+@dataclass(frozen=True)
+class RouteNode:
+    # The classifier stage whose decision picks the case.
+    by: StageNode
+    cases: tuple[tuple[str, Node], ...]
+    default: Node
+    # Sorted by `below`, lowest first: the first that applies wins.
+    escalations: tuple[Escalation, ...]
+    line: int
+    input_type: str
+    output_type: str
+
+    @property
+    def label(self) -> str:
+        return f"route:{self.by.stage.name}"
+
+    def case(self, label: str) -> Node:
+        for name, node in self.cases:
+            if name == label:
+                return node
+        return self.default
+
+
+@dataclass(frozen=True)
+class CascadeNode:
+    steps: tuple[Node, ...]
+    # Move on while the step's confidence is under this.
+    below: float
+    # Dotted path to the Classification inside the output; "" when it is one.
+    field: str
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "cascade"
+
+
+@dataclass(frozen=True)
+class FanoutNode:
+    branches: tuple[Node, ...]
+    names: tuple[str, ...]
+    merger: StageSpec
+    strategy: int  # a tutti.v1.MergeStrategy value
+    field: str
+    weights: tuple[tuple[str, float], ...]
+    quorum: int
+    budget_ms: float
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "fanout"
+
+
+@dataclass(frozen=True)
+class SplitNode:
+    branches: tuple[Node, ...]
+    # Cumulative weights, normalised so that the last is 1.0.
+    cumulative: tuple[float, ...]
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "split"
+
+
+Node = Union[StageNode, SequenceNode, RouteNode, CascadeNode, FanoutNode, SplitNode]
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A compiled, type-checked composition, ready to run."""
+
+    name: str
+    source: str
+    input_type: str
+    output_type: str
+    budget: Budget
+    stages: Mapping[str, StageSpec]
+    flow: Node
+    warnings: tuple[str, ...] = ()

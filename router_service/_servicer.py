@@ -1,0 +1,84 @@
+"""RouterService over gRPC: a thin adapter around Router."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from router_service._router import Router
+from tutti.errors import TuttiError
+from tutti.interceptor import INTERNAL_MESSAGE
+from tutti.v1 import router_pb2, router_pb2_grpc
+
+__all__ = ["RouterServicer"]
+
+log = logging.getLogger("tutti.router")
+
+MAX_STREAM_IN_FLIGHT = 64
+
+
+class RouterServicer(router_pb2_grpc.RouterServiceServicer):
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def Route(  # noqa: N802 - gRPC method name
+        self, request: router_pb2.RouteRequest, context: aio.ServicerContext[Any, Any]
+    ) -> router_pb2.RouteResponse:
+        return await self.router.route(request, context.time_remaining())
+
+    async def ListCompositions(  # noqa: N802
+        self, request: router_pb2.ListCompositionsRequest, context: aio.ServicerContext[Any, Any]
+    ) -> router_pb2.ListCompositionsResponse:
+        return self.router.list()
+
+    async def RouteStream(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[router_pb2.RouteStreamRequest],
+        context: aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[router_pb2.RouteStreamResponse]:
+        """Routes each request concurrently (at most 64 at once); a failed one does not end the stream."""
+        results: asyncio.Queue[router_pb2.RouteStreamResponse | None] = asyncio.Queue()
+        slots = asyncio.Semaphore(MAX_STREAM_IN_FLIGHT)
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def one(item: router_pb2.RouteStreamRequest) -> None:
+            try:
+                response = await self.router.route(item.request, context.time_remaining())
+                await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, response=response))
+            except Exception as exc:  # noqa: BLE001 - one failed request must not end the stream
+                code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+                if isinstance(exc, TuttiError) and exc.code is not grpc.StatusCode.INTERNAL:
+                    code, message = exc.code, exc.public_message
+                else:
+                    log.error("RouteStream request %r failed", item.request_id, exc_info=exc)
+                error = router_pb2.RouteError(code=code.value[0], message=message)
+                await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, error=error))
+            finally:
+                slots.release()
+
+        async def read() -> None:
+            try:
+                async for item in request_iterator:
+                    await slots.acquire()
+                    task = asyncio.create_task(one(item))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                while tasks:
+                    await asyncio.gather(*list(tasks), return_exceptions=True)
+            finally:
+                await results.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (response := await results.get()) is not None:
+                yield response
+            await reader
+        finally:
+            reader.cancel()
+            for task in tasks:
+                task.cancel()

@@ -1,0 +1,166 @@
+"""The declared parts of a composition file: its stages, budget and types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutti.located_yaml import LocatedMap, line_of
+from tutti.config import Price, read_number, unknown_keys
+from tutti.errors import Problem
+
+__all__ = ["Budget", "CachePolicy", "Reporter", "StageSpec", "parse_budget", "parse_stage"]
+
+STAGE_KEYS = (
+    "endpoint",
+    "kind",
+    "input",
+    "output",
+    "budget_ms",
+    "price",
+    "cache",
+    "validate",
+    "serve",
+    "description",
+)
+STAGE_KINDS = ("model", "merger")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """End-to-end limits of one request; None means no limit."""
+
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    ttl_s: float = 300.0
+    max_entries: int = 10_000
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One stage as the composition declares it."""
+
+    name: str
+    endpoint: str
+    line: int
+    kind: str = "model"
+    input: str = ""
+    output: str = ""
+    budget_ms: float = 0.0
+    price: Price | None = None
+    cache: CachePolicy | None = None
+    validate: bool = True
+    # A specialist configuration that `tutti up` uses to start this stage.
+    serve: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def is_merger(self) -> bool:
+        return self.kind == "merger"
+
+
+class Reporter:
+    """Collects problems with file and line, so that loading reports all of them at once."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, message: str, stage: str = "") -> None:
+        self.problems.append(Problem(self.source, line, message, stage))
+
+    def at(self, mapping: Any, stage: str = "") -> Any:
+        """A `report(key, message)` callback locating each key inside `mapping`."""
+
+        def report(key: str, message: str) -> None:
+            line = mapping.line_of(key) if isinstance(mapping, LocatedMap) else line_of(mapping)
+            self.add(line, message, stage)
+
+        return report
+
+
+def _type_name(data: Mapping[str, Any], key: str, report: Any) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        report(key, f"'{key}' must be a full message type name such as tutti.v1.Text")
+        return ""
+    return value.strip()
+
+
+def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpec | None:
+    if not isinstance(data, Mapping):
+        reporter.add(line, "a stage must be a mapping with at least an endpoint", name)
+        return None
+    report = reporter.at(data, name)
+    for key in unknown_keys(data, STAGE_KEYS):
+        report(key, f"unknown key '{key}' (allowed: {', '.join(STAGE_KEYS)})")
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint:
+        reporter.add(line_of(data, line), "missing 'endpoint' (host:port or dns:///name:port)", name)
+        endpoint = ""
+    kind = data.get("kind", "model")
+    if kind not in STAGE_KINDS:
+        report("kind", f"'kind' must be one of {', '.join(STAGE_KINDS)}, not {kind!r}")
+        kind = "model"
+    price = None
+    if "price" in data:
+        if isinstance(data["price"], Mapping):
+            price = Price.from_mapping(data["price"], reporter.at(data["price"], name))
+        else:
+            report("price", "'price' must be a mapping such as {per_call_usd: 0.002}")
+    cache = None
+    if "cache" in data:
+        raw = data["cache"]
+        if isinstance(raw, Mapping):
+            cache_report = reporter.at(raw, name)
+            for key in unknown_keys(raw, ("ttl_s", "max_entries")):
+                cache_report(key, f"unknown cache key '{key}'")
+            ttl = read_number(raw, "ttl_s", cache_report, minimum=0.0, exclusive=True)
+            entries = read_number(raw, "max_entries", cache_report, minimum=1.0)
+            cache = CachePolicy(
+                ttl_s=ttl if ttl is not None else CachePolicy.ttl_s,
+                max_entries=int(entries) if entries is not None else CachePolicy.max_entries,
+            )
+        elif raw not in (None, False):
+            report("cache", "'cache' must be a mapping such as {ttl_s: 600}")
+    validate = data.get("validate", True)
+    if not isinstance(validate, bool):
+        report("validate", "'validate' must be true or false")
+        validate = True
+    serve = data.get("serve")
+    if serve is not None and not isinstance(serve, Mapping):
+        report("serve", "'serve' must be a specialist configuration mapping")
+        serve = None
+    budget = read_number(data, "budget_ms", report, minimum=0.0, exclusive=True)
+    return StageSpec(
+        name=name,
+        endpoint=endpoint,
+        line=line,
+        kind=kind,
+        input=_type_name(data, "input", report),
+        output=_type_name(data, "output", report),
+        budget_ms=budget or 0.0,
+        price=price,
+        cache=cache,
+        validate=validate,
+        serve=serve,
+    )
+
+
+def parse_budget(data: Any, line: int, reporter: Reporter) -> Budget:
+    if data is None:
+        return Budget()
+    if not isinstance(data, Mapping):
+        reporter.add(line, "'budget' must be a mapping such as {latency_ms: 800, cost_usd: 0.08}")
+        return Budget()
+    report = reporter.at(data)
+    for key in unknown_keys(data, ("latency_ms", "cost_usd")):
+        report(key, f"unknown budget key '{key}' (allowed: latency_ms, cost_usd)")
+    return Budget(
+        latency_ms=read_number(data, "latency_ms", report, minimum=0.0, exclusive=True),
+        cost_usd=read_number(data, "cost_usd", report, minimum=0.0),
+    )

@@ -1,0 +1,108 @@
+"""Shared fixtures: real services on 127.0.0.1:0 inside the test's event loop."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from grpc import aio
+
+import merger_service
+from router_service import Router, read_composition
+from router_service import service as router_service
+from specialist_service import StageServicer, build_backend
+from tutti.mesh import stage_config
+from tutti.server import Server, ServerOptions, Service
+from tutti.v1 import router_pb2_grpc, stage_pb2_grpc
+
+
+@dataclass
+class InLoopMesh:
+    """Every service of one composition, each a real gRPC server in this event loop."""
+
+    router: Router
+    router_address: str
+    stub: router_pb2_grpc.RouterServiceStub
+    # The model object behind each python-backend stage, to count its calls.
+    models: dict[str, Any] = field(default_factory=dict)
+    servers: dict[str, Server] = field(default_factory=dict)
+    channel: aio.Channel | None = None
+
+    async def close(self) -> None:
+        if self.channel is not None:
+            await self.channel.close()
+        for server in reversed(list(self.servers.values())):
+            await server.stop(0)
+
+
+async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
+    draft = read_composition(path)
+    servers: dict[str, Server] = {}
+    models: dict[str, Any] = {}
+    endpoints: dict[str, str] = {}
+    for name, spec in draft.stages.items():
+        if spec.is_merger:
+            service = merger_service.service()
+        elif spec.serve is not None:
+            config = stage_config(path, name)
+            backend = build_backend(config)
+            models[name] = getattr(backend, "model", None)
+            service = Service(
+                name="tutti.v1.StageService",
+                servicer=StageServicer(config, backend),
+                add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+            )
+        else:
+            continue
+        server = Server([service], ServerOptions(grace_s=1.0))
+        await server.start()
+        servers[name] = server
+        endpoints[name] = server.address
+    router = await Router.load([path], endpoints, describe=describe)
+    router_server = Server([router_service(router)], ServerOptions(grace_s=1.0))
+    await router_server.start()
+    servers["router"] = router_server
+    channel = aio.insecure_channel(router_server.address)
+    mesh = InLoopMesh(
+        router=router,
+        router_address=router_server.address,
+        stub=router_pb2_grpc.RouterServiceStub(channel),
+        models=models,
+        servers=servers,
+        channel=channel,
+    )
+    return mesh
+
+
+@pytest.fixture
+def write_composition(tmp_path: Path) -> Callable[[str], Path]:
+    """Write YAML text (dedented) to a file and return its path."""
+    counter = iter(range(1000))
+
+    def write(text: str) -> Path:
+        path = tmp_path / f"composition{next(counter)}.yaml"
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+async def mesh(
+    write_composition: Callable[[str], Path],
+) -> AsyncIterator[Callable[[str], Awaitable[InLoopMesh]]]:
+    """Start an in-loop mesh from composition YAML text; everything stops after the test."""
+    started: list[InLoopMesh] = []
+
+    async def make(text: str) -> InLoopMesh:
+        created = await start_mesh(write_composition(text))
+        started.append(created)
+        return created
+
+    yield make
+    for created in started:
+        await created.close()

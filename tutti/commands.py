@@ -1,0 +1,245 @@
+"""What each `tutti` sub-command does, behind the argument parsing in cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+from grpc import aio
+
+from tutti.errors import ConfigError, Problem, TuttiError
+from tutti.mesh import Mesh, ready_line, stage_config
+from tutti.messages import MessageTypes, pack
+from tutti.server import Server, ServerOptions, Service, serve_until_signal
+from tutti.telemetry import setup_tracing, shutdown_tracing
+from tutti.v1 import router_pb2, router_pb2_grpc
+
+__all__ = ["check", "demo", "route", "serve", "up"]
+
+QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart" / "composition.yaml"
+
+
+# -- serve ---------------------------------------------------------------------
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvloop  # noqa: PLC0415
+
+    uvloop.run(_serve(args.kind, args.config, args.stage, dict(args.endpoint), args.host, args.port, args.grace))
+    return 0
+
+
+def _specialist_service(configs: list[str], stage: str | None) -> Service:
+    from specialist_service import load_specialist_config, service  # noqa: PLC0415
+
+    if len(configs) != 1:
+        raise ConfigError(Problem("<command line>", 0, "a specialist takes exactly one --config"))
+    if stage:
+        return service(stage_config(configs[0], stage))
+    return service(load_specialist_config(configs[0]))
+
+
+async def _serve(
+    kind: str, configs: list[str], stage: str | None, endpoints: dict[str, str], host: str, port: int, grace: float
+) -> None:
+    provider = setup_tracing(f"tutti-{kind}")
+    if kind == "router":
+        import router_service  # noqa: PLC0415
+
+        if not configs:
+            raise ConfigError(Problem("<command line>", 0, "the router needs at least one --config COMPOSITION"))
+        router = await router_service.Router.load(configs, endpoints)
+        services = [router_service.service(router)]
+    elif kind == "specialist":
+        services = [_specialist_service(configs, stage)]
+    else:
+        import merger_service  # noqa: PLC0415
+
+        services = [merger_service.service()]
+    server = Server(services, ServerOptions(host=host, port=port, grace_s=grace))
+
+    def ready(server: Server) -> None:
+        print(ready_line(kind, server.address), flush=True)
+
+    try:
+        await serve_until_signal(server, on_ready=ready)
+    finally:
+        shutdown_tracing(provider)
+
+
+# -- check ---------------------------------------------------------------------
+
+
+def check(files: list[str], live: bool = False) -> int:
+    """Compile each file; print every problem; 1 if any file has one."""
+    from router_service import compile_composition, read_composition  # noqa: PLC0415
+    from router_service._router import describe_stages  # noqa: PLC0415
+    from tutti.channels import ChannelPool  # noqa: PLC0415
+
+    failed = 0
+    for file in files:
+        try:
+            draft = read_composition(file)
+            types = MessageTypes()
+            described: dict[str, tuple[str, str]] = {}
+            if live:
+                found = asyncio.run(_describe(draft, types))
+                described = {name: (d.input_type, d.output_type) for name, d in found.items()}
+            composition = compile_composition(draft, described, types)
+        except ConfigError as exc:
+            failed += 1
+            count = len(exc.problems)
+            print(f"{file}: {count} error{'s' if count != 1 else ''}")
+            for problem in exc.problems:
+                print(f"  {problem}")
+            continue
+        print(
+            f"{file}: ok: composition '{composition.name}' {composition.input_type} ->"
+            f" {composition.output_type}, {len(composition.stages)} stages"
+        )
+        for warning in composition.warnings:
+            print(f"  warning: {warning}")
+    _ = (describe_stages, ChannelPool)
+    return 1 if failed else 0
+
+
+async def _describe(draft: object, types: MessageTypes) -> dict[str, object]:
+    from router_service._router import describe_stages  # noqa: PLC0415
+    from tutti.channels import ChannelPool  # noqa: PLC0415
+
+    channels = ChannelPool()
+    try:
+        return dict(await describe_stages(draft, channels, types, timeout_s=3.0))  # type: ignore[arg-type]
+    finally:
+        await channels.close()
+
+
+# -- up ------------------------------------------------------------------------
+
+
+def up(composition: str, port: int) -> int:
+    """Start the mesh, print where everything is, and keep it up until a signal."""
+    # SIGTERM stops `up` the way Ctrl-C does, through KeyboardInterrupt, so the
+    # children are stopped in both cases, even while they are still starting.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    mesh = Mesh.start(composition, router_port=port, log_level="INFO")
+    try:
+        print(f"composition {composition} is up:")
+        for name, address in mesh.endpoints.items():
+            print(f"  {name:<20} {address}")
+        print(f"  {'router':<20} {mesh.router_address}")
+        print("Ctrl-C stops every service.", flush=True)
+        while True:
+            time.sleep(0.5)
+            dead = [c.name for c in mesh.children if c.process.poll() is not None]
+            if dead:
+                print(f"tutti up: {', '.join(dead)} exited; stopping the rest", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+        return 0
+    finally:
+        mesh.stop()
+
+
+# -- route ---------------------------------------------------------------------
+
+
+async def route(composition: str, input_json: str, router: str, timeout: float) -> int:
+    name = composition
+    if composition.endswith((".yaml", ".yml")) and Path(composition).is_file():
+        from router_service import read_composition  # noqa: PLC0415
+
+        name = read_composition(composition).name
+    async with aio.insecure_channel(router) as channel:
+        stub = router_pb2_grpc.RouterServiceStub(channel)
+        try:
+            listing = await stub.ListCompositions(router_pb2.ListCompositionsRequest(), timeout=timeout)
+            info = next((c for c in listing.compositions if c.name == name), None)
+            if info is None:
+                served = ", ".join(c.name for c in listing.compositions) or "none"
+                raise TuttiError(f"router {router} does not serve '{name}' (it serves: {served})")
+            types = MessageTypes()
+            types.learn(info.descriptors)
+            message = types.message_class(info.input_type)()
+            try:
+                json_format.Parse(input_json, message)
+            except json_format.ParseError as exc:
+                raise TuttiError(f"--json is not a valid {info.input_type}: {exc}") from exc
+            request = router_pb2.RouteRequest(composition=name, input=pack(message))
+            response = await stub.Route(request, timeout=timeout)
+        except aio.AioRpcError as exc:
+            raise TuttiError(f"{exc.code().name}: {exc.details()}") from None
+        output = types.unpack(response.output, info.output_type, "output")
+        print(
+            json.dumps(
+                {
+                    "output": json_format.MessageToDict(output),
+                    "execution": json_format.MessageToDict(response.execution),
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+# -- demo ----------------------------------------------------------------------
+
+QUICKSTART_TEXTS = (
+    "I forgot my password and cannot log in",
+    "You charged me twice for the same order, I want a refund",
+    "Where is my package? It has been two weeks",
+    "My card was declined at the shop",
+    "Can I change the email on my account?",
+    "The app crashes when I open settings",
+    "hello",
+    "I was billed for a subscription I cancelled",
+)
+
+
+def demo(requests: int) -> int:
+    """Start the bundled quickstart composition and send it `requests` requests."""
+    print(f"starting the services of {QUICKSTART.relative_to(Path.cwd()) if QUICKSTART.is_relative_to(Path.cwd()) else QUICKSTART} ...")
+    with Mesh.start(QUICKSTART) as mesh:
+        print(f"router on {mesh.router_address}; sending {requests} requests")
+        latencies, paths, cost = asyncio.run(_demo_requests(mesh.router_address, requests))
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    print(f"\n{len(latencies)} requests: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}")
+    print("paths taken:")
+    for path, count in paths.most_common():
+        print(f"  {count:>5}  {path}")
+    return 0
+
+
+async def _demo_requests(router: str, count: int) -> tuple[list[float], Counter[str], float]:
+    from tutti.v1 import payloads_pb2  # noqa: PLC0415
+
+    latencies: list[float] = []
+    paths: Counter[str] = Counter()
+    cost = 0.0
+    async with aio.insecure_channel(router) as channel:
+        stub = router_pb2_grpc.RouterServiceStub(channel)
+        for i in range(count):
+            text = QUICKSTART_TEXTS[i % len(QUICKSTART_TEXTS)]
+            request = router_pb2.RouteRequest(composition="quickstart", input=pack(payloads_pb2.Text(text=text)))
+            started = time.perf_counter()
+            try:
+                response = await stub.Route(request, timeout=10.0)
+            except aio.AioRpcError as exc:
+                paths[f"error {exc.code().name}"] += 1
+                continue
+            latencies.append((time.perf_counter() - started) * 1000.0)
+            paths[" | ".join(response.execution.path)] += 1
+            cost += response.execution.total_cost_usd
+    _ = grpc
+    return latencies, paths, cost
