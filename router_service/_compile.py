@@ -200,6 +200,9 @@ class _Compiler:
                     self.error(self.flows.line_of(name), f"flow '{name}' has the name of a stage", name)
                 if name not in self.compiled_flows:
                     self.named_flow(name, self.flows.line_of(name))
+        for spec in self.draft.stages.values():
+            if not spec.is_merger:
+                self.types_of(spec)  # reports bad types of stages the flow does not use, too
         line_in, line_out = document.line_of("input"), document.line_of("output")
         self.check_type(self.draft.input_type, line_in, "composition input")
         self.check_type(self.draft.output_type, line_out, "composition output")

@@ -11,8 +11,7 @@ import grpc
 from grpc import aio
 
 from router_service._router import Router
-from tutti.errors import TuttiError
-from tutti.interceptor import INTERNAL_MESSAGE
+from tutti.errors import INTERNAL_MESSAGE, TuttiError
 from tutti.v1 import router_pb2, router_pb2_grpc
 
 __all__ = ["RouterServicer"]
@@ -52,9 +51,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, response=response))
             except Exception as exc:  # noqa: BLE001 - one failed request must not end the stream
                 code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
-                if isinstance(exc, TuttiError) and exc.code is not grpc.StatusCode.INTERNAL:
+                if isinstance(exc, TuttiError):
                     code, message = exc.code, exc.public_message
-                else:
+                if code is grpc.StatusCode.INTERNAL:
                     log.error("RouteStream request %r failed", item.request_id, exc_info=exc)
                 error = router_pb2.RouteError(code=code.value[0], message=message)
                 await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, error=error))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import grpc
 
 __all__ = [
+    "INTERNAL_MESSAGE",
     "CompositionError",
     "ConfigError",
     "CostCapError",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 
+INTERNAL_MESSAGE = "internal error; see the server log"
+
+
 class TuttiError(Exception):
     """Base of every error Tutti raises on purpose."""
 
@@ -50,8 +54,8 @@ class TuttiError(Exception):
 
     @property
     def public_message(self) -> str:
-        """What a client may be told."""
-        return str(self)
+        """What a client may be told: the message, unless the error is internal."""
+        return INTERNAL_MESSAGE if self.code is grpc.StatusCode.INTERNAL else str(self)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,11 @@ class StageError(TuttiError):
     def __init__(self, stage: str, message: str) -> None:
         super().__init__(f"stage '{stage}': {message}")
         self.stage = stage
+
+    @property
+    def public_message(self) -> str:
+        # Built from the stage's name and what the stage itself told its caller.
+        return str(self)
 
 
 class OutputValidationError(StageError):

@@ -9,20 +9,16 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from tutti.errors import TuttiError
+from tutti.errors import INTERNAL_MESSAGE, TuttiError
 
 __all__ = ["ErrorInterceptor"]
 
 log = logging.getLogger("tutti.errors")
 
-INTERNAL_MESSAGE = "internal error; see the server log"
-
-
 async def _abort(context: aio.ServicerContext[Any, Any], method: str, exc: Exception) -> None:
     if isinstance(exc, TuttiError):
         if exc.code is grpc.StatusCode.INTERNAL:
             log.error("%s failed: %s", method, exc, exc_info=exc)
-            await context.abort(exc.code, INTERNAL_MESSAGE)
         await context.abort(exc.code, exc.public_message)
     log.error("%s failed with an unexpected error", method, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)

@@ -263,7 +263,8 @@ async def test_route_nested_in_a_fanout_nested_in_a_sequence(mesh) -> None:
     out = payloads_pb2.Classification()
     response.output.Unpack(out)
     assert out.label == "refund"
-    assert ran(response)[:2] == ["prep", "triage"]
+    # Branches run concurrently, so only the first stage has a fixed place in the record.
+    assert ran(response)[0] == "prep" and sorted(ran(response)[1:]) == ["billing", "merger", "second", "triage"]
     assert "route:triage=billing->billing" in response.execution.path
     assert m.models["triage"].seen[0].text == "I want a refund please"
     assert m.models["other"].calls == 0

@@ -1,0 +1,26 @@
+"""Specialist service: one model behind tutti.v1.StageService."""
+
+from __future__ import annotations
+
+from specialist_service._backends import (
+    Backend,
+    Prediction,
+    PythonBackend,
+    SklearnBackend,
+    build_backend,
+)
+from specialist_service._config import Price, SpecialistConfig, load_specialist_config
+from specialist_service._servicer import StageServicer, service
+
+__all__ = [
+    "Backend",
+    "Prediction",
+    "Price",
+    "PythonBackend",
+    "SklearnBackend",
+    "SpecialistConfig",
+    "StageServicer",
+    "build_backend",
+    "load_specialist_config",
+    "service",
+]

@@ -1,0 +1,79 @@
+"""tutti.v1.StageService over one backend: protobuf in, a predict call, protobuf out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from grpc import aio
+
+from specialist_service._backends import Backend, build_backend
+from specialist_service._config import SpecialistConfig
+from tutti.messages import MessageTypes, pack, validate_input
+from tutti.server import Service
+from tutti.v1 import stage_pb2, stage_pb2_grpc
+
+__all__ = ["StageServicer", "service"]
+
+log = logging.getLogger("specialist_service")
+
+
+class StageServicer(stage_pb2_grpc.StageServiceServicer):
+    """Serves one model; errors are raised and left to tutti's ErrorInterceptor to map."""
+
+    def __init__(
+        self, config: SpecialistConfig, backend: Backend, types: MessageTypes | None = None
+    ) -> None:
+        self._config = config
+        self._backend = backend
+        self._types = types or MessageTypes()
+        self._model = stage_pb2.ModelRef(name=backend.name, version=backend.version)
+        self._description = stage_pb2.DescribeResponse(
+            stage=config.stage,
+            input_type=backend.input_type,
+            output_type=backend.output_type,
+            descriptors=self._types.descriptor_set([backend.input_type, backend.output_type]),
+            model_card=stage_pb2.ModelCard(
+                name=backend.name,
+                version=backend.version,
+                price=stage_pb2.Price(
+                    per_call_usd=config.price.per_call_usd,
+                    per_1k_input_tokens_usd=config.price.per_1k_input_tokens_usd,
+                    per_1k_output_tokens_usd=config.price.per_1k_output_tokens_usd,
+                ),
+                expected_latency_ms=config.expected_latency_ms,
+                description=config.description,
+            ),
+        )
+
+    async def Invoke(
+        self, request: stage_pb2.InvokeRequest, context: aio.ServicerContext[Any, Any]
+    ) -> stage_pb2.InvokeResponse:
+        msg = self._types.unpack(request.input, self._backend.input_type, "input")
+        validate_input(msg, "input")
+        prediction = await self._backend.predict(msg)
+        log.debug("stage %s answered for %s", self._config.stage, request.stage or "a direct call")
+        usage = stage_pb2.Usage(
+            input_tokens=prediction.input_tokens,
+            output_tokens=prediction.output_tokens,
+            cost_usd=self._config.price.cost_usd(prediction.input_tokens, prediction.output_tokens),
+            compute_ms=prediction.compute_ms or 0.0,
+        )
+        return stage_pb2.InvokeResponse(
+            output=pack(prediction.output), usage=usage, model=self._model
+        )
+
+    async def Describe(
+        self, request: stage_pb2.DescribeRequest, context: aio.ServicerContext[Any, Any]
+    ) -> stage_pb2.DescribeResponse:
+        return self._description
+
+
+def service(config: SpecialistConfig, types: MessageTypes | None = None) -> Service:
+    """Build the configured backend and wrap it for tutti.server.Server."""
+    types = types or MessageTypes()
+    return Service(
+        name="tutti.v1.StageService",
+        servicer=StageServicer(config, build_backend(config, types), types),
+        add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+    )
