@@ -199,7 +199,7 @@ class Engine:
             raise self._failed(spec, run, started, exc) from None
         usage = response.usage
         price = self._prices[spec.name]
-        cost = price.cost(usage.input_tokens, usage.output_tokens) if spec.price else usage.cost_usd
+        cost = price.cost_usd(usage.input_tokens, usage.output_tokens) if spec.price else usage.cost_usd
         fields = {"model": response.model.name, "model_version": response.model.version, "cost_usd": cost, "cache_hit": usage.cache_hit}
         run.cost += cost
         decoded = self._check_output(spec, node.output_type, response.output, run, started, **fields)

@@ -9,7 +9,7 @@ from specialist_service._backends import (
     SklearnBackend,
     build_backend,
 )
-from specialist_service._config import Price, SpecialistConfig, load_specialist_config
+from specialist_service._config import Price, SpecialistConfig, key_lines, load_specialist_config
 from specialist_service._servicer import StageServicer, service
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "SpecialistConfig",
     "StageServicer",
     "build_backend",
+    "key_lines",
     "load_specialist_config",
     "service",
 ]

@@ -8,11 +8,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-import yaml
-
+from tutti.config import Price
 from tutti.errors import ConfigError, Problem
+from tutti.located_yaml import LocatedMap, load_located
 
-__all__ = ["BACKENDS", "CLASSIFICATION", "Price", "SpecialistConfig", "load_specialist_config"]
+__all__ = [
+    "BACKENDS",
+    "CLASSIFICATION",
+    "Price",
+    "SpecialistConfig",
+    "key_lines",
+    "load_specialist_config",
+]
 
 BACKENDS = ("python", "sklearn")
 CLASSIFICATION = "tutti.v1.Classification"
@@ -30,22 +37,6 @@ _BACKEND_KEYS = {
     "python": frozenset({"factory", "options"}),
     "sklearn": frozenset({"model", "text_field"}),
 }
-
-
-@dataclass(frozen=True)
-class Price:
-    """What one call costs, as declared by the model's owner."""
-
-    per_call_usd: float = 0.0
-    per_1k_input_tokens_usd: float = 0.0
-    per_1k_output_tokens_usd: float = 0.0
-
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (
-            self.per_call_usd
-            + input_tokens * self.per_1k_input_tokens_usd / 1000
-            + output_tokens * self.per_1k_output_tokens_usd / 1000
-        )
 
 
 @dataclass(frozen=True)
@@ -194,34 +185,23 @@ def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfi
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
-    try:
-        node = yaml.compose(content, Loader=yaml.SafeLoader)
-        data: object = yaml.safe_load(content)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise ConfigError(Problem(source, line, f"not valid YAML: {exc}", stage)) from exc
-    if not isinstance(data, Mapping):
+    data, repeated = load_located(content, source)
+    if repeated:
+        first = repeated[0]
+        raise ConfigError(Problem(source, first.line, first.message, stage))
+    if not isinstance(data, LocatedMap):
         raise ConfigError(Problem(source, 1, "a specialist config must be a mapping", stage))
     return SpecialistConfig.from_mapping(
-        data, source, stage, base_dir=path.resolve().parent, lines=_key_lines(node, source, stage)
+        data, source, stage, base_dir=path.resolve().parent, lines=key_lines(data)
     )
 
 
-def _key_lines(node: object, source: str, stage: str) -> dict[str, int]:
-    """1-based line of each top-level key, and of `price.<key>`."""
-    lines: dict[str, int] = {}
-    if not isinstance(node, yaml.MappingNode):
-        return lines
-    for key, value in node.value:
-        name = str(key.value)
-        if name in lines:
-            # safe_load would quietly keep the last one; a repeated key is a mistake.
-            raise ConfigError(
-                Problem(source, key.start_mark.line + 1, f"{name}: repeated key", stage)
-            )
-        lines[name] = key.start_mark.line + 1
-        if name == "price" and isinstance(value, yaml.MappingNode):
-            for inner, _ in value.value:
-                lines[f"price.{inner.value}"] = inner.start_mark.line + 1
+def key_lines(data: Mapping[str, object]) -> dict[str, int]:
+    """1-based line of each top-level key, and of `price.<key>`, where the YAML loader kept them."""
+    if not isinstance(data, LocatedMap):
+        return {}
+    lines = dict(data.key_lines)
+    price = data.get("price")
+    if isinstance(price, LocatedMap):
+        lines.update({f"price.{key}": line for key, line in price.key_lines.items()})
     return lines

@@ -17,7 +17,7 @@ class Price:
     per_1k_input_tokens_usd: float = 0.0
     per_1k_output_tokens_usd: float = 0.0
 
-    def cost(self, input_tokens: int = 0, output_tokens: int = 0) -> float:
+    def cost_usd(self, input_tokens: int = 0, output_tokens: int = 0) -> float:
         return (
             self.per_call_usd
             + input_tokens * self.per_1k_input_tokens_usd / 1000.0

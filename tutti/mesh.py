@@ -36,7 +36,7 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
     its own; relative paths resolve against the composition's folder.
     """
     from router_service import read_composition  # noqa: PLC0415
-    from specialist_service import SpecialistConfig  # noqa: PLC0415
+    from specialist_service import SpecialistConfig, key_lines  # noqa: PLC0415
 
     path = Path(composition)
     spec = read_composition(path).stages.get(stage)
@@ -47,7 +47,7 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
     for key, declared in (("input", spec.input), ("output", spec.output)):
         if declared:
             data.setdefault(key, declared)
-    lines = getattr(spec.serve, "key_lines", {})
+    lines = key_lines(spec.serve)
     return SpecialistConfig.from_mapping(data, str(path), stage, base_dir=path.resolve().parent, lines=lines)
 
 

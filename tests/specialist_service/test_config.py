@@ -171,7 +171,7 @@ def test_missing_model_file_names_the_key(tmp_path: Path) -> None:
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "stage: s\nbackend: [python\n")
-    with pytest.raises(ConfigError, match=r"specialist\.yaml:3: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"specialist\.yaml:3: invalid YAML"):
         load_specialist_config(path)
 
 
@@ -182,5 +182,5 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_repeated_key_is_rejected_at_its_second_line(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "stage: again\n")
-    with pytest.raises(ConfigError, match=r"specialist\.yaml:4: stage: repeated key"):
+    with pytest.raises(ConfigError, match=r"specialist\.yaml:4: duplicate key .stage."):
         load_specialist_config(path)
