@@ -194,10 +194,19 @@ def _python_backend(config: SpecialistConfig, types: MessageTypes) -> PythonBack
 
 
 def _declared_type(config: SpecialistConfig, types: MessageTypes, model: object, key: str) -> str:
-    """The config's type name, else the model's `input_type`/`output_type` (a name or a class)."""
-    name: object = getattr(config, key) or getattr(model, f"{key}_type", "")
-    if isinstance(name, type) and issubclass(name, message.Message):
-        name = name.DESCRIPTOR.full_name
+    """The config's type name, else the model's `input_type`/`output_type` (a name or a class).
+
+    When both name one, they must agree: a stage must not promise a type its model does not return.
+    """
+    own: object = getattr(model, f"{key}_type", "")
+    if isinstance(own, type) and issubclass(own, message.Message):
+        own = own.DESCRIPTOR.full_name
+    configured = getattr(config, key)
+    if configured and not types.knows(configured):
+        raise config.error(key, f"unknown message type {configured}; is the module defining it imported?")
+    if configured and isinstance(own, str) and own and own != configured:
+        raise config.error(key, f"{configured}, but the model declares {key}_type {own}")
+    name: object = configured or own
     if not isinstance(name, str) or not name:
         raise config.error(key, f"missing; name the type here or give the model an {key}_type")
     if not types.knows(name):

@@ -62,7 +62,12 @@ async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
         await server.start()
         servers[name] = server
         endpoints[name] = server.address
-    router = await Router.load([path], endpoints, describe=describe)
+    try:
+        router = await Router.load([path], endpoints, describe=describe)
+    except BaseException:
+        for server in servers.values():
+            await server.stop(0)
+        raise
     router_server = Server([router_service(router)], ServerOptions(grace_s=1.0))
     await router_server.start()
     servers["router"] = router_server
