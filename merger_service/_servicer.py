@@ -29,7 +29,7 @@ class MergerServicer(merger_pb2_grpc.MergerServiceServicer):
     def __init__(self, types: MessageTypes | None = None) -> None:
         self._types = types if types is not None else MessageTypes()
 
-    async def Merge(  # noqa: N802 - the gRPC method name
+    async def Merge(
         self,
         request: merger_pb2.MergeRequest,
         context: aio.ServicerContext[merger_pb2.MergeRequest, merger_pb2.MergeResponse],

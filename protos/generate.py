@@ -32,7 +32,7 @@ VALIDATE_PROTO = "buf/validate/validate.proto"
 
 def validate_descriptor_set() -> descriptor_pb2.FileDescriptorSet:
     """buf/validate/validate.proto and its imports, from the installed packages."""
-    from protovalidate._gen.buf.validate import validate_pb  # noqa: PLC0415
+    from protovalidate._gen.buf.validate import validate_pb
 
     file_set = descriptor_pb2.FileDescriptorSet()
     for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -21,17 +22,27 @@ from router_service._plan import (
     SplitNode,
     StageNode,
 )
-from router_service._spec import Reporter, StageSpec, Budget, parse_budget, parse_stage
-from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
+from router_service._spec import Budget, Reporter, StageSpec, parse_budget, parse_stage
 from tutti.config import read_number, unknown_keys
 from tutti.errors import CompositionError, ConfigError, Problem
+from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
 from tutti.messages import MessageTypes
 from tutti.v1 import merger_pb2
 
-__all__ = ["CLASSIFICATION", "Draft", "STRATEGIES", "compile_composition", "read_composition"]
+__all__ = ["CLASSIFICATION", "STRATEGIES", "Draft", "compile_composition", "read_composition"]
 
 CLASSIFICATION = "tutti.v1.Classification"
-TOP_KEYS = ("composition", "description", "input", "output", "budget", "stages", "flow", "flows", "imports")
+TOP_KEYS = (
+    "composition",
+    "description",
+    "input",
+    "output",
+    "budget",
+    "stages",
+    "flow",
+    "flows",
+    "imports",
+)
 NODE_KINDS = ("stage", "sequence", "route", "cascade", "fanout", "split")
 STRATEGIES = {
     "majority_vote": merger_pb2.MERGE_STRATEGY_MAJORITY_VOTE,
@@ -71,7 +82,9 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     reporter = Reporter(source)
     reporter.problems.extend(duplicates)
     if not isinstance(document, LocatedMap):
-        raise ConfigError(Problem(source, line_of(document, 1), "a composition must be a YAML mapping"))
+        raise ConfigError(
+            Problem(source, line_of(document, 1), "a composition must be a YAML mapping")
+        )
     report = reporter.at(document)
     for key in unknown_keys(document, TOP_KEYS):
         report(key, f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
@@ -123,7 +136,9 @@ def compile_composition(
 
 
 class _Compiler:
-    def __init__(self, draft: Draft, described: Mapping[str, tuple[str, str]], types: MessageTypes) -> None:
+    def __init__(
+        self, draft: Draft, described: Mapping[str, tuple[str, str]], types: MessageTypes
+    ) -> None:
         self.draft = draft
         self.reporter = Reporter(draft.source)
         self.reporter.problems.extend(draft.problems)
@@ -143,7 +158,9 @@ class _Compiler:
 
     def check_type(self, name: str, line: int, what: str, stage: str = "") -> None:
         if name and not self.types.knows(name):
-            self.error(line, f"{what} type '{name}' is unknown (add its module to 'imports')", stage)
+            self.error(
+                line, f"{what} type '{name}' is unknown (add its module to 'imports')", stage
+            )
 
     def types_of(self, spec: StageSpec) -> tuple[str, str]:
         known = self.stage_types.get(spec.name)
@@ -152,7 +169,10 @@ class _Compiler:
         input_type, output_type = spec.input, spec.output
         live = self.described.get(spec.name)
         if live is not None:
-            for declared, actual, what in ((spec.input, live[0], "input"), (spec.output, live[1], "output")):
+            for declared, actual, what in (
+                (spec.input, live[0], "input"),
+                (spec.output, live[1], "output"),
+            ):
                 if declared and declared != actual:
                     self.error(
                         spec.line,
@@ -197,7 +217,9 @@ class _Compiler:
         if isinstance(self.flows, LocatedMap):
             for name in self.flows:
                 if name in self.draft.stages:
-                    self.error(self.flows.line_of(name), f"flow '{name}' has the name of a stage", name)
+                    self.error(
+                        self.flows.line_of(name), f"flow '{name}' has the name of a stage", name
+                    )
                 if name not in self.compiled_flows:
                     self.named_flow(name, self.flows.line_of(name))
         for spec in self.draft.stages.values():
@@ -207,13 +229,21 @@ class _Compiler:
         self.check_type(self.draft.input_type, line_in, "composition input")
         self.check_type(self.draft.output_type, line_out, "composition output")
         if flow is not None:
-            if flow.input_type and self.draft.input_type and flow.input_type != self.draft.input_type:
+            if (
+                flow.input_type
+                and self.draft.input_type
+                and flow.input_type != self.draft.input_type
+            ):
                 self.error(
                     line_in,
                     f"composition input is {self.draft.input_type} but its flow takes {flow.input_type}",
                     _stage_of(flow),
                 )
-            if flow.output_type and self.draft.output_type and flow.output_type != self.draft.output_type:
+            if (
+                flow.output_type
+                and self.draft.output_type
+                and flow.output_type != self.draft.output_type
+            ):
                 self.error(
                     line_out,
                     f"composition output is {self.draft.output_type} but its flow returns {flow.output_type}",
@@ -250,15 +280,19 @@ class _Compiler:
             return self.reference(raw, line)
         if not isinstance(raw, Mapping) or len(raw) != 1:
             keys = f" (found keys: {', '.join(map(str, raw))})" if isinstance(raw, Mapping) else ""
-            self.error(line, f"a flow node is a stage name or a mapping with one of {', '.join(NODE_KINDS)}{keys}")
+            self.error(
+                line,
+                f"a flow node is a stage name or a mapping with one of {', '.join(NODE_KINDS)}{keys}",
+            )
             return None
-        (kind, body), = raw.items()
+        ((kind, body),) = raw.items()
         if kind not in NODE_KINDS:
             hint = _did_you_mean(kind, NODE_KINDS)
             self.error(line, f"unknown flow node '{kind}'{hint} (allowed: {', '.join(NODE_KINDS)})")
             return None
         body_line = raw.line_of(kind) if isinstance(raw, LocatedMap) else line
-        return getattr(self, f"node_{kind}")(body, line_of(body, body_line))
+        build: Callable[[Any, int], Node | None] = getattr(self, f"node_{kind}")
+        return build(body, line_of(body, body_line))
 
     def reference(self, name: str, line: int) -> Node | None:
         if name in self.draft.stages:
@@ -312,7 +346,7 @@ class _Compiler:
         steps = self.children(body, line, "sequence", 1)
         if not steps:
             return None
-        for (previous, _), (step, step_line) in zip(steps, steps[1:]):
+        for (previous, _), (step, step_line) in itertools.pairwise(steps):
             if previous.output_type and step.input_type and previous.output_type != step.input_type:
                 self.error(
                     step_line,
@@ -327,19 +361,25 @@ class _Compiler:
             output_type=steps[-1][0].output_type,
         )
 
-    def keys(self, body: Any, line: int, what: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> bool:
+    def keys(
+        self, body: Any, line: int, what: str, allowed: tuple[str, ...], required: tuple[str, ...]
+    ) -> bool:
         if not isinstance(body, LocatedMap):
             self.error(line, f"'{what}' must be a mapping with keys {', '.join(allowed)}")
             return False
         for key in unknown_keys(body, allowed):
-            self.error(body.line_of(key), f"unknown key '{key}' in {what} (allowed: {', '.join(allowed)})")
+            self.error(
+                body.line_of(key), f"unknown key '{key}' in {what} (allowed: {', '.join(allowed)})"
+            )
         for key in required:
             if key not in body:
                 self.error(body.line, f"{what} without '{key}'")
         return all(key in body for key in required)
 
     def node_route(self, body: Any, line: int) -> Node | None:
-        if not self.keys(body, line, "route", ("by", "cases", "default", "escalate"), ("by", "default")):
+        if not self.keys(
+            body, line, "route", ("by", "cases", "default", "escalate"), ("by", "default")
+        ):
             return None
         by_name = body["by"]
         by_line = body.line_of("by")
@@ -350,7 +390,9 @@ class _Compiler:
         self.used.add(by.name)
         by_in, by_out = self.types_of(by)
         if by_out and by_out != CLASSIFICATION:
-            self.error(by_line, f"a route's classifier must return {CLASSIFICATION}, not {by_out}", by.name)
+            self.error(
+                by_line, f"a route's classifier must return {CLASSIFICATION}, not {by_out}", by.name
+            )
         branches: list[tuple[Node, int]] = []
         cases: list[tuple[str, Node]] = []
         raw_cases = body.get("cases") or {}
@@ -367,17 +409,29 @@ class _Compiler:
         if default is None:
             return None
         escalations = []
-        for raw_escalation, escalation_line in _as_list(body.get("escalate"), body.line_of("escalate")):
-            if not self.keys(raw_escalation, escalation_line, "escalate", ("below", "to"), ("below", "to")):
+        for raw_escalation, escalation_line in _as_list(
+            body.get("escalate"), body.line_of("escalate")
+        ):
+            if not self.keys(
+                raw_escalation, escalation_line, "escalate", ("below", "to"), ("below", "to")
+            ):
                 continue
-            below = read_number(raw_escalation, "below", self._at(raw_escalation, by.name), minimum=0.0)
+            below = read_number(
+                raw_escalation, "below", self._at(raw_escalation, by.name), minimum=0.0
+            )
             if below is not None and below > 1.0:
-                self.error(raw_escalation.line_of("below"), f"escalate 'below' is a confidence in [0, 1], not {below:g}", by.name)
+                self.error(
+                    raw_escalation.line_of("below"),
+                    f"escalate 'below' is a confidence in [0, 1], not {below:g}",
+                    by.name,
+                )
             target = self.node(raw_escalation["to"], raw_escalation.line_of("to"))
             if target is not None and below is not None:
                 escalations.append(Escalation(below=below, to=target))
                 branches.append((target, raw_escalation.line_of("to")))
-        input_type, output_type = self.same_types([(default, body.line_of("default")), *branches], "route cases differ")
+        input_type, output_type = self.same_types(
+            [(default, body.line_of("default")), *branches], "route cases differ"
+        )
         if by_in and input_type and by_in != input_type:
             self.error(
                 by_line,
@@ -403,7 +457,9 @@ class _Compiler:
         steps = self.children(body["steps"], body.line_of("steps"), "cascade steps", 2)
         below = read_number(body, "below", self._at(body), minimum=0.0)
         if below is not None and below > 1.0:
-            self.error(body.line_of("below"), f"cascade 'below' is a confidence in [0, 1], not {below:g}")
+            self.error(
+                body.line_of("below"), f"cascade 'below' is a confidence in [0, 1], not {below:g}"
+            )
         field = str(body.get("field", ""))
         if not steps or below is None:
             return None
@@ -426,15 +482,26 @@ class _Compiler:
         for part in [p for p in field.split(".") if p]:
             found = descriptor.fields_by_name.get(part)
             if found is None or found.message_type is None:
-                self.error(line, f"{what} 'field': {descriptor.full_name} has no message field '{part}'")
+                self.error(
+                    line, f"{what} 'field': {descriptor.full_name} has no message field '{part}'"
+                )
                 return
             descriptor = found.message_type
         if descriptor.full_name != CLASSIFICATION:
             where = f"'{field}' of {type_name}" if field else type_name
-            self.error(line, f"{what} reads confidence from {where}, which is {descriptor.full_name}, not {CLASSIFICATION}; set 'field'")
+            self.error(
+                line,
+                f"{what} reads confidence from {where}, which is {descriptor.full_name}, not {CLASSIFICATION}; set 'field'",
+            )
 
     def node_fanout(self, body: Any, line: int) -> Node | None:
-        if not self.keys(body, line, "fanout", ("branches", "merge", "quorum", "budget_ms"), ("branches", "merge")):
+        if not self.keys(
+            body,
+            line,
+            "fanout",
+            ("branches", "merge", "quorum", "budget_ms"),
+            ("branches", "merge"),
+        ):
             return None
         raw_branches = body["branches"]
         branches_line = body.line_of("branches")
@@ -450,28 +517,44 @@ class _Compiler:
             branches = self.children(raw_branches, branches_line, "fanout branches", 1)
             names = [node.label for node, _ in branches]
             if len(set(names)) != len(names):
-                self.error(branches_line, "fan-out branches need distinct names: give 'branches' as a mapping of name to node")
+                self.error(
+                    branches_line,
+                    "fan-out branches need distinct names: give 'branches' as a mapping of name to node",
+                )
         merge = body["merge"]
         merger: StageSpec | None = None
-        strategy = 0
+        strategy = merger_pb2.MERGE_STRATEGY_UNSPECIFIED
         field = ""
         weights: dict[str, float] = {}
-        if self.keys(merge, body.line_of("merge"), "merge", ("by", "strategy", "field", "weights"), ("by", "strategy")):
+        if self.keys(
+            merge,
+            body.line_of("merge"),
+            "merge",
+            ("by", "strategy", "field", "weights"),
+            ("by", "strategy"),
+        ):
             merger = self.draft.stages.get(merge["by"]) if isinstance(merge["by"], str) else None
             if merger is None or not merger.is_merger:
                 kind = "not a merger stage (kind: merger)" if merger is not None else "unknown"
-                self.error(merge.line_of("by"), f"merge by '{merge['by']}': {kind}", str(merge["by"]))
+                self.error(
+                    merge.line_of("by"), f"merge by '{merge['by']}': {kind}", str(merge["by"])
+                )
                 merger = None
             else:
                 self.used.add(merger.name)
-            strategy = STRATEGIES.get(str(merge["strategy"]), 0)
+            strategy = STRATEGIES.get(str(merge["strategy"]), merger_pb2.MERGE_STRATEGY_UNSPECIFIED)
             if not strategy:
-                self.error(merge.line_of("strategy"), f"unknown merge strategy '{merge['strategy']}' (allowed: {', '.join(STRATEGIES)})")
+                self.error(
+                    merge.line_of("strategy"),
+                    f"unknown merge strategy '{merge['strategy']}' (allowed: {', '.join(STRATEGIES)})",
+                )
             field = str(merge.get("field", ""))
             raw_weights = merge.get("weights") or {}
             if isinstance(raw_weights, Mapping):
                 for name in raw_weights:
-                    value = read_number(raw_weights, name, self._at(raw_weights), minimum=0.0, exclusive=True)
+                    value = read_number(
+                        raw_weights, name, self._at(raw_weights), minimum=0.0, exclusive=True
+                    )
                     if name not in names:
                         self.error(merge.line_of("weights"), f"weight for unknown branch '{name}'")
                     elif value is not None:
@@ -479,8 +562,12 @@ class _Compiler:
         quorum_raw = read_number(body, "quorum", self._at(body), minimum=1.0)
         quorum = int(quorum_raw) if quorum_raw is not None else len(branches)
         if quorum > len(branches) and branches:
-            self.error(body.line_of("quorum"), f"quorum {quorum} is more than the {len(branches)} branches")
-        budget_ms = read_number(body, "budget_ms", self._at(body), minimum=0.0, exclusive=True) or 0.0
+            self.error(
+                body.line_of("quorum"), f"quorum {quorum} is more than the {len(branches)} branches"
+            )
+        budget_ms = (
+            read_number(body, "budget_ms", self._at(body), minimum=0.0, exclusive=True) or 0.0
+        )
         if not branches or merger is None or not strategy:
             return None
         input_type, output_type = self.same_types(branches, "fan-out branches differ")

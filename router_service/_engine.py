@@ -120,14 +120,23 @@ class Engine:
         }
 
     async def run(self, payload: any_pb2.Any, run: Run) -> Result:
-        return await self._run_node[type(self.composition.flow)](self.composition.flow, payload, run)
+        return await self._run_node[type(self.composition.flow)](
+            self.composition.flow, payload, run
+        )
 
     def _node(self, node: Node, payload: any_pb2.Any, run: Run) -> Awaitable[Result]:
         return self._run_node[type(node)](node, payload, run)
 
     # -- stages --------------------------------------------------------------
 
-    def _record(self, run: Run, spec: StageSpec, started: float, status: int, **fields: Any) -> None:
+    def _record(
+        self,
+        run: Run,
+        spec: StageSpec,
+        started: float,
+        status: router_pb2.StageRun.Status,
+        **fields: Any,
+    ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000.0
         run.stages.append(
             StageRun(
@@ -151,7 +160,9 @@ class Engine:
                     detail="no time left before the call",
                 )
             )
-            raise StageDeadlineError(spec.name, "the request's deadline passed before this stage ran")
+            raise StageDeadlineError(
+                spec.name, "the request's deadline passed before this stage ran"
+            )
         price = self._prices[spec.name]
         if run.cost_cap is not None and run.cost + price.per_call_usd > run.cost_cap + 1e-12:
             raise CostCapError(
@@ -160,7 +171,9 @@ class Engine:
             )
         return remaining
 
-    def _failed(self, spec: StageSpec, run: Run, started: float, exc: aio.AioRpcError) -> StageError:
+    def _failed(
+        self, spec: StageSpec, run: Run, started: float, exc: aio.AioRpcError
+    ) -> StageError:
         code = exc.code()
         details = exc.details() or code.name
         if code in _DEADLINE_CODES:
@@ -169,22 +182,36 @@ class Engine:
         self._record(run, spec, started, StageRun.STATUS_FAILED, detail=f"{code.name}: {details}")
         return StageCallError(spec.name, code, details)
 
-    def _check_output(self, spec: StageSpec, expected: str, output: any_pb2.Any, run: Run, started: float, **fields: Any) -> message.Message | None:
+    def _check_output(
+        self,
+        spec: StageSpec,
+        expected: str,
+        output: any_pb2.Any,
+        run: Run,
+        started: float,
+        **fields: Any,
+    ) -> message.Message | None:
         """Decode and validate an output when the stage asks for validation."""
         try:
             actual = type_name_of(output)
             if actual != expected:
-                raise OutputValidationError(spec.name, "@type", f"holds {actual or 'nothing'}; expected {expected}")
+                raise OutputValidationError(
+                    spec.name, "@type", f"holds {actual or 'nothing'}; expected {expected}"
+                )
             if not spec.validate:
                 return None
             try:
                 decoded = self._classes[expected].FromString(output.value)
             except message.DecodeError as exc:
-                raise OutputValidationError(spec.name, "@value", f"is not a valid {expected}") from exc
+                raise OutputValidationError(
+                    spec.name, "@value", f"is not a valid {expected}"
+                ) from exc
             validate_output(spec.name, decoded)
             return decoded
         except OutputValidationError as exc:
-            self._record(run, spec, started, StageRun.STATUS_INVALID_OUTPUT, detail=str(exc), **fields)
+            self._record(
+                run, spec, started, StageRun.STATUS_INVALID_OUTPUT, detail=str(exc), **fields
+            )
             raise
 
     async def _stage(self, node: StageNode, payload: any_pb2.Any, run: Run) -> Result:
@@ -199,10 +226,21 @@ class Engine:
             raise self._failed(spec, run, started, exc) from None
         usage = response.usage
         price = self._prices[spec.name]
-        cost = price.cost_usd(usage.input_tokens, usage.output_tokens) if spec.price else usage.cost_usd
-        fields = {"model": response.model.name, "model_version": response.model.version, "cost_usd": cost, "cache_hit": usage.cache_hit}
+        cost = (
+            price.cost_usd(usage.input_tokens, usage.output_tokens)
+            if spec.price
+            else usage.cost_usd
+        )
+        fields = {
+            "model": response.model.name,
+            "model_version": response.model.version,
+            "cost_usd": cost,
+            "cache_hit": usage.cache_hit,
+        }
         run.cost += cost
-        decoded = self._check_output(spec, node.output_type, response.output, run, started, **fields)
+        decoded = self._check_output(
+            spec, node.output_type, response.output, run, started, **fields
+        )
         self._record(run, spec, started, StageRun.STATUS_OK, **fields)
         return Result(response.output, decoded)
 
@@ -264,7 +302,11 @@ class Engine:
         }
         answered: dict[str, Result] = {}
         failed: dict[str, BaseException] = {}
-        limits = [t for t in (node.budget_ms / 1000.0 if node.budget_ms else None, run.remaining()) if t is not None]
+        limits = [
+            t
+            for t in (node.budget_ms / 1000.0 if node.budget_ms else None, run.remaining())
+            if t is not None
+        ]
         end = time.monotonic() + min(limits) if limits else None
         pending = set(tasks)
         try:
@@ -272,7 +314,9 @@ class Engine:
                 wait = None if end is None else end - time.monotonic()
                 if wait is not None and wait <= 0:
                     break
-                done, pending = await asyncio.wait(pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                done, pending = await asyncio.wait(
+                    pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in done:
                     exc = task.exception()
                     if exc is None:
@@ -293,9 +337,13 @@ class Engine:
             missing = [name for name in node.names if name not in answered]
             code = grpc.StatusCode.DEADLINE_EXCEEDED if late else grpc.StatusCode.UNAVAILABLE
             raise FanoutQuorumError(node.label, missing, code)
-        return await self._merge_results(node, [(n, answered[n]) for n in node.names if n in answered], run)
+        return await self._merge_results(
+            node, [(n, answered[n]) for n in node.names if n in answered], run
+        )
 
-    async def _merge_results(self, node: FanoutNode, answers: list[tuple[str, Result]], run: Run) -> Result:
+    async def _merge_results(
+        self, node: FanoutNode, answers: list[tuple[str, Result]], run: Run
+    ) -> Result:
         spec = node.merger
         timeout = self._timeout(spec, run)
         request = merger_pb2.MergeRequest(
@@ -311,8 +359,17 @@ class Engine:
             raise self._failed(spec, run, started, exc) from None
         cost = self._prices[spec.name].per_call_usd
         run.cost += cost
-        decoded = self._check_output(spec, node.output_type, response.output, run, started, cost_usd=cost)
-        self._record(run, spec, started, StageRun.STATUS_OK, cost_usd=cost, detail=f"winners: {','.join(response.winners)}")
+        decoded = self._check_output(
+            spec, node.output_type, response.output, run, started, cost_usd=cost
+        )
+        self._record(
+            run,
+            spec,
+            started,
+            StageRun.STATUS_OK,
+            cost_usd=cost,
+            detail=f"winners: {','.join(response.winners)}",
+        )
         run.path.append(f"fanout:merged {','.join(n for n, _ in answers)}")
         return Result(response.output, decoded)
 
@@ -329,7 +386,12 @@ def _walk(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode | CascadeNode):
         children = node.steps
     elif isinstance(node, RouteNode):
-        children = (node.by, node.default, *(n for _, n in node.cases), *(e.to for e in node.escalations))
+        children = (
+            node.by,
+            node.default,
+            *(n for _, n in node.cases),
+            *(e.to for e in node.escalations),
+        )
     elif isinstance(node, FanoutNode | SplitNode):
         children = node.branches
     for child in children:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
 from router_service._spec import Budget, StageSpec
+from tutti.v1 import merger_pb2
 
 __all__ = [
     "CascadeNode",
@@ -91,7 +91,7 @@ class FanoutNode:
     branches: tuple[Node, ...]
     names: tuple[str, ...]
     merger: StageSpec
-    strategy: int  # a tutti.v1.MergeStrategy value
+    strategy: merger_pb2.MergeStrategy
     field: str
     weights: tuple[tuple[str, float], ...]
     quorum: int
@@ -113,7 +113,7 @@ class SplitNode:
     label: str = "split"
 
 
-Node = Union[StageNode, SequenceNode, RouteNode, CascadeNode, FanoutNode, SplitNode]
+Node = StageNode | SequenceNode | RouteNode | CascadeNode | FanoutNode | SplitNode
 
 
 @dataclass(frozen=True)

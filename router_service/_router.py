@@ -52,23 +52,39 @@ async def describe_stages(
             response_deserializer=stage_pb2.DescribeResponse.FromString,
         )
         try:
-            response = await stub(stage_pb2.DescribeRequest(), timeout=timeout_s, wait_for_ready=True)
+            response = await stub(
+                stage_pb2.DescribeRequest(), timeout=timeout_s, wait_for_ready=True
+            )
         except aio.AioRpcError as exc:
-            log.warning("stage '%s' at %s did not answer Describe: %s", name, endpoint, exc.code().name)
+            log.warning(
+                "stage '%s' at %s did not answer Describe: %s", name, endpoint, exc.code().name
+            )
             return name, None
         types.learn(response.descriptors)
         card = response.model_card.price
-        price = Price(card.per_call_usd, card.per_1k_input_tokens_usd, card.per_1k_output_tokens_usd)
+        price = Price(
+            card.per_call_usd, card.per_1k_input_tokens_usd, card.per_1k_output_tokens_usd
+        )
         return name, Described(response.input_type, response.output_type, price)
 
-    pending = [one(name, spec.endpoint) for name, spec in draft.stages.items() if not spec.is_merger and spec.endpoint]
-    return {name: described for name, described in await asyncio.gather(*pending) if described is not None}
+    pending = [
+        one(name, spec.endpoint)
+        for name, spec in draft.stages.items()
+        if not spec.is_merger and spec.endpoint
+    ]
+    return {
+        name: described
+        for name, described in await asyncio.gather(*pending)
+        if described is not None
+    }
 
 
 class Router:
     """Serves one or more compositions; plain Python, no servicer in sight."""
 
-    def __init__(self, engines: Mapping[str, Engine], types: MessageTypes, channels: ChannelPool) -> None:
+    def __init__(
+        self, engines: Mapping[str, Engine], types: MessageTypes, channels: ChannelPool
+    ) -> None:
         self.engines = dict(engines)
         self.types = types
         self.channels = channels
@@ -113,13 +129,18 @@ class Router:
             raise NotFoundError(f"composition '{name}' not found; this router serves: {served}")
         return engine
 
-    async def route(self, request: router_pb2.RouteRequest, time_remaining: float | None) -> router_pb2.RouteResponse:
+    async def route(
+        self, request: router_pb2.RouteRequest, time_remaining: float | None
+    ) -> router_pb2.RouteResponse:
         started = time.perf_counter()
         engine = self.composition(request.composition)
         composition = engine.composition
         decoded = self.types.unpack(request.input, composition.input_type, "input")
         validate_input(decoded, "input")
-        run = Run(deadline=_deadline(composition, time_remaining), cost_cap=_cost_cap(composition, request.options))
+        run = Run(
+            deadline=_deadline(composition, time_remaining),
+            cost_cap=_cost_cap(composition, request.options),
+        )
         result = await engine.run(request.input, run)
         execution = router_pb2.Execution(
             stages=run.stages,
@@ -141,7 +162,9 @@ class Router:
                 stages=sorted(composition.stages),
                 budget_latency_ms=composition.budget.latency_ms or 0.0,
                 budget_cost_usd=composition.budget.cost_usd or 0.0,
-                descriptors=self.types.descriptor_set([composition.input_type, composition.output_type]),
+                descriptors=self.types.descriptor_set(
+                    [composition.input_type, composition.output_type]
+                ),
             )
         return response
 
@@ -150,7 +173,11 @@ class Router:
 
 
 def _deadline(composition: Composition, time_remaining: float | None) -> float | None:
-    limits = [t for t in (time_remaining, (composition.budget.latency_ms or 0) / 1000.0 or None) if t is not None]
+    limits = [
+        t
+        for t in (time_remaining, (composition.budget.latency_ms or 0) / 1000.0 or None)
+        if t is not None
+    ]
     return time.monotonic() + min(limits) if limits else None
 
 

@@ -25,17 +25,17 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, router: Router) -> None:
         self.router = router
 
-    async def Route(  # noqa: N802 - gRPC method name
+    async def Route(
         self, request: router_pb2.RouteRequest, context: aio.ServicerContext[Any, Any]
     ) -> router_pb2.RouteResponse:
         return await self.router.route(request, context.time_remaining())
 
-    async def ListCompositions(  # noqa: N802
+    async def ListCompositions(
         self, request: router_pb2.ListCompositionsRequest, context: aio.ServicerContext[Any, Any]
     ) -> router_pb2.ListCompositionsResponse:
         return self.router.list()
 
-    async def RouteStream(  # noqa: N802
+    async def RouteStream(
         self,
         request_iterator: AsyncIterator[router_pb2.RouteStreamRequest],
         context: aio.ServicerContext[Any, Any],
@@ -48,15 +48,19 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         async def one(item: router_pb2.RouteStreamRequest) -> None:
             try:
                 response = await self.router.route(item.request, context.time_remaining())
-                await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, response=response))
-            except Exception as exc:  # noqa: BLE001 - one failed request must not end the stream
+                await results.put(
+                    router_pb2.RouteStreamResponse(request_id=item.request_id, response=response)
+                )
+            except Exception as exc:  # one failed request must not end the stream
                 code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
                 if isinstance(exc, TuttiError):
                     code, message = exc.code, exc.public_message
                 if code is grpc.StatusCode.INTERNAL:
                     log.error("RouteStream request %r failed", item.request_id, exc_info=exc)
                 error = router_pb2.RouteError(code=code.value[0], message=message)
-                await results.put(router_pb2.RouteStreamResponse(request_id=item.request_id, error=error))
+                await results.put(
+                    router_pb2.RouteStreamResponse(request_id=item.request_id, error=error)
+                )
             finally:
                 slots.release()
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutti.located_yaml import LocatedMap, line_of
 from tutti.config import Price, read_number, unknown_keys
 from tutti.errors import Problem
+from tutti.located_yaml import LocatedMap, line_of
 
 __all__ = ["Budget", "CachePolicy", "Reporter", "StageSpec", "parse_budget", "parse_stage"]
 
@@ -100,7 +100,9 @@ def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpe
         report(key, f"unknown key '{key}' (allowed: {', '.join(STAGE_KEYS)})")
     endpoint = data.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
-        reporter.add(line_of(data, line), "missing 'endpoint' (host:port or dns:///name:port)", name)
+        reporter.add(
+            line_of(data, line), "missing 'endpoint' (host:port or dns:///name:port)", name
+        )
         endpoint = ""
     kind = data.get("kind", "model")
     if kind not in STAGE_KINDS:

@@ -11,7 +11,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import joblib  # type: ignore[import-untyped]  # joblib ships no type information
 from google.protobuf import descriptor, message
@@ -20,6 +20,10 @@ from specialist_service._config import CLASSIFICATION, SpecialistConfig
 from tutti.errors import TuttiError
 from tutti.messages import MessageTypes
 from tutti.v1 import payloads_pb2
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["Backend", "Prediction", "PythonBackend", "SklearnBackend", "build_backend"]
 
@@ -126,7 +130,8 @@ class SklearnBackend:
         classes = getattr(pipeline, "classes_", None)
         if not callable(predict_proba) or classes is None:
             raise TypeError(f"{type(pipeline).__name__} has no predict_proba and classes_")
-        self._predict_proba: Callable[[list[str]], object] = predict_proba
+        # One row of class probabilities per input, in the order of classes_.
+        self._predict_proba: Callable[[list[str]], npt.NDArray[np.float64]] = predict_proba
         self._labels = [str(label) for label in classes]
         self._text_field = text_field
         self.input_type = input_type
@@ -142,7 +147,7 @@ class SklearnBackend:
     def _classify(self, text: str) -> Prediction:
         start = time.thread_time()
         rows = self._predict_proba([text])
-        probabilities = [float(p) for p in rows[0]]  # type: ignore[index]
+        probabilities = [float(p) for p in rows[0]]
         scores = dict(zip(self._labels, probabilities, strict=True))
         best = max(range(len(probabilities)), key=probabilities.__getitem__)
         output = payloads_pb2.Classification(
@@ -203,7 +208,9 @@ def _declared_type(config: SpecialistConfig, types: MessageTypes, model: object,
         own = own.DESCRIPTOR.full_name
     configured = getattr(config, key)
     if configured and not types.knows(configured):
-        raise config.error(key, f"unknown message type {configured}; is the module defining it imported?")
+        raise config.error(
+            key, f"unknown message type {configured}; is the module defining it imported?"
+        )
     if configured and isinstance(own, str) and own and own != configured:
         raise config.error(key, f"{configured}, but the model declares {key}_type {own}")
     name: object = configured or own

@@ -57,7 +57,7 @@ class SpecialistConfig:
     text_field: str = "text"
     name: str = ""
     version: str = ""
-    price: Price = Price()
+    price: Price = field(default_factory=Price)
     expected_latency_ms: float = 0.0
     description: str = ""
     # Where the configuration came from, so later errors can point at it.

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-
-import grpc
 
 from tutti.errors import ConfigError, TuttiError
 
@@ -44,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tutti", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)")
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
@@ -61,10 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="router: a composition file (repeat for several); specialist: a specialist config,"
         " or a composition file with --stage",
     )
-    serve.add_argument("--stage", help="specialist: serve this stage's `serve:` block of the composition")
+    serve.add_argument(
+        "--stage", help="specialist: serve this stage's `serve:` block of the composition"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
-    serve.add_argument("--grace", type=float, default=10.0, help="seconds to drain on SIGTERM (default: %(default)s)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        help="seconds to drain on SIGTERM (default: %(default)s)",
+    )
     serve.add_argument(
         "--endpoint",
         action="append",
@@ -80,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile each composition and list every error with file and line; exit 1 if any.",
     )
     check.add_argument("files", nargs="+", metavar="COMPOSITION.yaml")
-    check.add_argument("--live", action="store_true", help="also ask the live stages for their types (Describe)")
+    check.add_argument(
+        "--live", action="store_true", help="also ask the live stages for their types (Describe)"
+    )
 
     up = commands.add_parser(
         "up",
@@ -99,48 +112,56 @@ def build_parser() -> argparse.ArgumentParser:
         "route",
         help="send one request to a router and print the output and execution",
         description="Send one input, given as JSON of the composition's input type, and print the result.",
-        epilog="example: tutti route quickstart --json '{\"text\": \"I forgot my password\"}'",
+        epilog='example: tutti route quickstart --json \'{"text": "I forgot my password"}\'',
     )
     route.add_argument("composition", help="the composition's name, or its YAML file")
     route.add_argument("--json", required=True, dest="input_json", help="the input message as JSON")
-    route.add_argument("--router", default=DEFAULT_ROUTER, help="router address (default: %(default)s)")
-    route.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds (default: %(default)s)")
+    route.add_argument(
+        "--router", default=DEFAULT_ROUTER, help="router address (default: %(default)s)"
+    )
+    route.add_argument(
+        "--timeout", type=float, default=30.0, help="deadline in seconds (default: %(default)s)"
+    )
 
     demo = commands.add_parser("demo", help="run the bundled example end to end and print a report")
-    demo.add_argument("--requests", type=int, default=50, help="how many requests to send (default: %(default)s)")
+    demo.add_argument(
+        "--requests", type=int, default=50, help="how many requests to send (default: %(default)s)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     try:
         if args.command == "serve":
-            from tutti.commands import serve  # noqa: PLC0415
+            from tutti.commands import serve
 
             return serve(args)
         if args.command == "check":
-            from tutti.commands import check  # noqa: PLC0415
+            from tutti.commands import check
 
             return check(args.files, live=args.live)
         if args.command == "up":
-            from tutti.commands import up  # noqa: PLC0415
+            from tutti.commands import up
 
             return up(args.composition, args.port)
         if args.command == "route":
-            from tutti.commands import route  # noqa: PLC0415
+            from tutti.commands import route
 
             return asyncio.run(route(args.composition, args.input_json, args.router, args.timeout))
         if args.command == "demo":
-            from tutti.commands import demo  # noqa: PLC0415
+            from tutti.commands import demo
 
             return demo(args.requests)
     except ConfigError as exc:
         print(f"tutti: configuration error\n{exc}", file=sys.stderr)
         return 2
-    except TuttiError as exc:
+    except (TuttiError, OSError) as exc:
         print(f"tutti: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,8 +11,8 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-import grpc
 from google.protobuf import json_format
 from grpc import aio
 
@@ -23,6 +23,10 @@ from tutti.server import Server, ServerOptions, Service, serve_until_signal
 from tutti.telemetry import setup_tracing, shutdown_tracing
 from tutti.v1 import router_pb2, router_pb2_grpc
 
+if TYPE_CHECKING:
+    from router_service._compile import Draft
+    from router_service._router import Described
+
 __all__ = ["check", "demo", "route", "serve", "up"]
 
 QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart" / "composition.yaml"
@@ -32,14 +36,24 @@ QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart" 
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvloop  # noqa: PLC0415
+    import uvloop
 
-    uvloop.run(_serve(args.kind, args.config, args.stage, dict(args.endpoint), args.host, args.port, args.grace))
+    uvloop.run(
+        _serve(
+            args.kind,
+            args.config,
+            args.stage,
+            dict(args.endpoint),
+            args.host,
+            args.port,
+            args.grace,
+        )
+    )
     return 0
 
 
 def _specialist_service(configs: list[str], stage: str | None) -> Service:
-    from specialist_service import load_specialist_config, service  # noqa: PLC0415
+    from specialist_service import load_specialist_config, service
 
     if len(configs) != 1:
         raise ConfigError(Problem("<command line>", 0, "a specialist takes exactly one --config"))
@@ -49,20 +63,28 @@ def _specialist_service(configs: list[str], stage: str | None) -> Service:
 
 
 async def _serve(
-    kind: str, configs: list[str], stage: str | None, endpoints: dict[str, str], host: str, port: int, grace: float
+    kind: str,
+    configs: list[str],
+    stage: str | None,
+    endpoints: dict[str, str],
+    host: str,
+    port: int,
+    grace: float,
 ) -> None:
     provider = setup_tracing(f"tutti-{kind}")
     if kind == "router":
-        import router_service  # noqa: PLC0415
+        import router_service
 
         if not configs:
-            raise ConfigError(Problem("<command line>", 0, "the router needs at least one --config COMPOSITION"))
+            raise ConfigError(
+                Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
+            )
         router = await router_service.Router.load(configs, endpoints)
         services = [router_service.service(router)]
     elif kind == "specialist":
         services = [_specialist_service(configs, stage)]
     else:
-        import merger_service  # noqa: PLC0415
+        import merger_service
 
         services = [merger_service.service()]
     server = Server(services, ServerOptions(host=host, port=port, grace_s=grace))
@@ -81,9 +103,7 @@ async def _serve(
 
 def check(files: list[str], live: bool = False) -> int:
     """Compile each file; print every problem; 1 if any file has one."""
-    from router_service import compile_composition, read_composition  # noqa: PLC0415
-    from router_service._router import describe_stages  # noqa: PLC0415
-    from tutti.channels import ChannelPool  # noqa: PLC0415
+    from router_service import compile_composition, read_composition
 
     failed = 0
     for file in files:
@@ -108,17 +128,16 @@ def check(files: list[str], live: bool = False) -> int:
         )
         for warning in composition.warnings:
             print(f"  warning: {warning}")
-    _ = (describe_stages, ChannelPool)
     return 1 if failed else 0
 
 
-async def _describe(draft: object, types: MessageTypes) -> dict[str, object]:
-    from router_service._router import describe_stages  # noqa: PLC0415
-    from tutti.channels import ChannelPool  # noqa: PLC0415
+async def _describe(draft: Draft, types: MessageTypes) -> dict[str, Described]:
+    from router_service._router import describe_stages
+    from tutti.channels import ChannelPool
 
     channels = ChannelPool()
     try:
-        return dict(await describe_stages(draft, channels, types, timeout_s=3.0))  # type: ignore[arg-type]
+        return dict(await describe_stages(draft, channels, types, timeout_s=3.0))
     finally:
         await channels.close()
 
@@ -154,16 +173,31 @@ def up(composition: str, port: int) -> int:
 # -- route ---------------------------------------------------------------------
 
 
+class _RouterStub(Protocol):
+    """The calls this module makes on the generated, untyped RouterServiceStub."""
+
+    Route: aio.UnaryUnaryMultiCallable[router_pb2.RouteRequest, router_pb2.RouteResponse]
+    ListCompositions: aio.UnaryUnaryMultiCallable[
+        router_pb2.ListCompositionsRequest, router_pb2.ListCompositionsResponse
+    ]
+
+
+def _router_stub(channel: aio.Channel) -> _RouterStub:
+    return router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
+
+
 async def route(composition: str, input_json: str, router: str, timeout: float) -> int:
     name = composition
     if composition.endswith((".yaml", ".yml")) and Path(composition).is_file():
-        from router_service import read_composition  # noqa: PLC0415
+        from router_service import read_composition
 
         name = read_composition(composition).name
     async with aio.insecure_channel(router) as channel:
-        stub = router_pb2_grpc.RouterServiceStub(channel)
+        stub = _router_stub(channel)
         try:
-            listing = await stub.ListCompositions(router_pb2.ListCompositionsRequest(), timeout=timeout)
+            listing = await stub.ListCompositions(
+                router_pb2.ListCompositionsRequest(), timeout=timeout
+            )
             info = next((c for c in listing.compositions if c.name == name), None)
             if info is None:
                 served = ", ".join(c.name for c in listing.compositions) or "none"
@@ -208,13 +242,17 @@ QUICKSTART_TEXTS = (
 
 def demo(requests: int) -> int:
     """Start the bundled quickstart composition and send it `requests` requests."""
-    print(f"starting the services of {QUICKSTART.relative_to(Path.cwd()) if QUICKSTART.is_relative_to(Path.cwd()) else QUICKSTART} ...")
+    print(
+        f"starting the services of {QUICKSTART.relative_to(Path.cwd()) if QUICKSTART.is_relative_to(Path.cwd()) else QUICKSTART} ..."
+    )
     with Mesh.start(QUICKSTART) as mesh:
         print(f"router on {mesh.router_address}; sending {requests} requests")
         latencies, paths, cost = asyncio.run(_demo_requests(mesh.router_address, requests))
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    print(f"\n{len(latencies)} requests: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}")
+    print(
+        f"\n{len(latencies)} requests: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}"
+    )
     print("paths taken:")
     for path, count in paths.most_common():
         print(f"  {count:>5}  {path}")
@@ -222,16 +260,18 @@ def demo(requests: int) -> int:
 
 
 async def _demo_requests(router: str, count: int) -> tuple[list[float], Counter[str], float]:
-    from tutti.v1 import payloads_pb2  # noqa: PLC0415
+    from tutti.v1 import payloads_pb2
 
     latencies: list[float] = []
     paths: Counter[str] = Counter()
     cost = 0.0
     async with aio.insecure_channel(router) as channel:
-        stub = router_pb2_grpc.RouterServiceStub(channel)
+        stub = _router_stub(channel)
         for i in range(count):
             text = QUICKSTART_TEXTS[i % len(QUICKSTART_TEXTS)]
-            request = router_pb2.RouteRequest(composition="quickstart", input=pack(payloads_pb2.Text(text=text)))
+            request = router_pb2.RouteRequest(
+                composition="quickstart", input=pack(payloads_pb2.Text(text=text))
+            )
             started = time.perf_counter()
             try:
                 response = await stub.Route(request, timeout=10.0)
@@ -241,5 +281,4 @@ async def _demo_requests(router: str, count: int) -> tuple[list[float], Counter[
             latencies.append((time.perf_counter() - started) * 1000.0)
             paths[" | ".join(response.execution.path)] += 1
             cost += response.execution.total_cost_usd
-    _ = grpc
     return latencies, paths, cost

@@ -25,11 +25,11 @@ class Price:
         )
 
     @classmethod
-    def from_mapping(
-        cls, data: Mapping[str, Any], report: Callable[[str, str], None]
-    ) -> Price:
+    def from_mapping(cls, data: Mapping[str, Any], report: Callable[[str, str], None]) -> Price:
         """Build from a YAML mapping; `report(key, message)` records each problem."""
-        for key in unknown_keys(data, ("per_call_usd", "per_1k_input_tokens_usd", "per_1k_output_tokens_usd")):
+        for key in unknown_keys(
+            data, ("per_call_usd", "per_1k_input_tokens_usd", "per_1k_output_tokens_usd")
+        ):
             report(key, f"unknown price key '{key}'")
         values = {
             key: read_number(data, key, report, minimum=0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -14,6 +14,11 @@ from tutti.errors import INTERNAL_MESSAGE, TuttiError
 __all__ = ["ErrorInterceptor"]
 
 log = logging.getLogger("tutti.errors")
+
+# grpc's stubs describe the sync server, where a streaming behaviour returns an
+# Iterator; on a grpc.aio server it is an async generator function.
+_AsyncStreamBehavior = Callable[..., AsyncIterator[Any]]
+
 
 async def _abort(context: aio.ServicerContext[Any, Any], method: str, exc: Exception) -> None:
     if isinstance(exc, TuttiError):
@@ -36,7 +41,7 @@ def _unary_response(method: str, behavior: Callable[..., Awaitable[Any]]) -> Cal
     return run
 
 
-def _stream_response(method: str, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., Any]:
+def _stream_response(method: str, behavior: _AsyncStreamBehavior) -> Callable[..., Any]:
     async def run(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         try:
             async for response in behavior(request, context):
@@ -57,9 +62,11 @@ class ErrorInterceptor(aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         # Health and reflection are grpc's own and raise nothing of ours.
@@ -79,12 +86,12 @@ class ErrorInterceptor(aio.ServerInterceptor):
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _stream_response(method, handler.unary_stream),
+                _stream_response(method, cast(_AsyncStreamBehavior, handler.unary_stream)),
                 handler.request_deserializer,
                 handler.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            _stream_response(method, handler.stream_stream),
+            _stream_response(method, cast(_AsyncStreamBehavior, handler.stream_stream)),
             handler.request_deserializer,
             handler.response_serializer,
         )

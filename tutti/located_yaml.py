@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -41,7 +42,9 @@ class _Loader(yaml.SafeLoader):
     source = "<composition>"
     duplicates: list[Problem]
 
-    def construct_located_map(self, node: yaml.MappingNode) -> LocatedMap:
+    # Generators, as PyYAML's own constructors are: yielding the empty container first
+    # lets recursive structures refer to it before it is filled.
+    def construct_located_map(self, node: yaml.MappingNode) -> Iterator[LocatedMap]:
         result = LocatedMap()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
@@ -56,13 +59,15 @@ class _Loader(yaml.SafeLoader):
             if key in result:
                 first = result.key_lines[key]
                 self.duplicates.append(
-                    Problem(self.source, line, f"duplicate key '{key}' (first defined on line {first})")
+                    Problem(
+                        self.source, line, f"duplicate key '{key}' (first defined on line {first})"
+                    )
                 )
                 continue
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line
 
-    def construct_located_list(self, node: yaml.SequenceNode) -> LocatedList:
+    def construct_located_list(self, node: yaml.SequenceNode) -> Iterator[LocatedList]:
         result = LocatedList()
         result.line = node.start_mark.line + 1
         result.item_lines = [item.start_mark.line + 1 for item in node.value]
@@ -70,8 +75,12 @@ class _Loader(yaml.SafeLoader):
         result.extend(self.construct_object(item, deep=True) for item in node.value)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_list)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_located_map
+)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_located_list
+)
 
 
 def load_located(text: str, source: str) -> tuple[Any, list[Problem]]:

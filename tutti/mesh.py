@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from tutti.errors import ConfigError, Problem, TuttiError
 
@@ -35,8 +35,8 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
     The stage's declared input and output types apply unless the block sets
     its own; relative paths resolve against the composition's folder.
     """
-    from router_service import read_composition  # noqa: PLC0415
-    from specialist_service import SpecialistConfig, key_lines  # noqa: PLC0415
+    from router_service import read_composition
+    from specialist_service import SpecialistConfig, key_lines
 
     path = Path(composition)
     spec = read_composition(path).stages.get(stage)
@@ -48,7 +48,9 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
         if declared:
             data.setdefault(key, declared)
     lines = key_lines(spec.serve)
-    return SpecialistConfig.from_mapping(data, str(path), stage, base_dir=path.resolve().parent, lines=lines)
+    return SpecialistConfig.from_mapping(
+        data, str(path), stage, base_dir=path.resolve().parent, lines=lines
+    )
 
 
 class MeshError(TuttiError):
@@ -85,7 +87,7 @@ class Mesh:
         log_level: str = "WARNING",
     ) -> Mesh:
         # Imported here: the mesh needs only the stage list, not a running router.
-        from router_service import read_composition  # noqa: PLC0415
+        from router_service import read_composition
 
         path = Path(composition).resolve()
         draft = read_composition(path)
@@ -135,7 +137,7 @@ class Mesh:
                 child.process.stdout.close()
         self.children.clear()
 
-    def __enter__(self) -> Mesh:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -162,7 +164,9 @@ def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
             line = child.process.stdout.readline()
             if not line:
                 code = child.process.wait()
-                raise MeshError(f"'{child.name}' exited with code {code} before serving; see its log above")
+                raise MeshError(
+                    f"'{child.name}' exited with code {code} before serving; see its log above"
+                )
             if line.startswith(READY_PREFIX):
                 return line.rstrip().rsplit(" on ", 1)[1]
             sys.stdout.write(line)

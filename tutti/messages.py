@@ -8,13 +8,14 @@ from typing import Any as AnyType
 import protovalidate
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message, message_factory
 
+from tutti.errors import OutputValidationError, PayloadTypeError, RequestError
+
 # Importing the generated modules registers Tutti's own types in the default pool.
 from tutti.support.v1 import support_pb2 as _support_pb2  # noqa: F401
 from tutti.v1 import merger_pb2 as _merger_pb2  # noqa: F401
 from tutti.v1 import payloads_pb2 as _payloads_pb2  # noqa: F401
 from tutti.v1 import router_pb2 as _router_pb2  # noqa: F401
 from tutti.v1 import stage_pb2 as _stage_pb2  # noqa: F401
-from tutti.errors import OutputValidationError, PayloadTypeError, RequestError
 
 __all__ = [
     "TYPE_URL_PREFIX",

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -51,13 +50,18 @@ class Server:
     ask for port 0.
     """
 
-    def __init__(self, services: Sequence[Service], options: ServerOptions = ServerOptions()) -> None:
+    def __init__(
+        self, services: Sequence[Service], options: ServerOptions = ServerOptions()
+    ) -> None:
         self.options = options
         self.services = tuple(services)
         extra = [i for s in self.services for i in s.interceptors]
         message_limits = [
             ("grpc.max_receive_message_length", options.max_message_bytes),
             ("grpc.max_send_message_length", options.max_message_bytes),
+            # grpc sets SO_REUSEPORT by default on Linux: two servers on one port would
+            # silently share its calls. A port in use must be an error instead.
+            ("grpc.so_reuseport", 0),
         ]
         self._server = aio.server(interceptors=[*extra, ErrorInterceptor()], options=message_limits)
         self.health = health.aio.HealthServicer()
@@ -76,9 +80,11 @@ class Server:
         return f"{self.options.host}:{self.port}"
 
     async def start(self) -> int:
-        self.port = self._server.add_insecure_port(f"{self.options.host}:{self.options.port}")
-        if self.port == 0:
-            raise OSError(f"cannot bind {self.options.host}:{self.options.port}")
+        address = f"{self.options.host}:{self.options.port}"
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError as exc:  # grpc's word for a refused bind
+            raise OSError(f"cannot bind {address}: is the port in use?") from exc
         await self._server.start()
         serving = health_pb2.HealthCheckResponse.SERVING
         await self.health.set("", serving)
@@ -101,17 +107,21 @@ class Server:
         await self._server.wait_for_termination()
 
 
-async def serve_until_signal(server: Server, on_ready: Callable[[Server], None] | None = None) -> None:
+async def serve_until_signal(
+    server: Server, on_ready: Callable[[Server], None] | None = None
+) -> None:
     """Start `server`, then drain and stop it on SIGTERM or SIGINT."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    if on_ready is not None:
-        on_ready(server)
-    await stop.wait()
-    log.info("signal received; draining for up to %.1fs", server.options.grace_s)
-    await server.stop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(sig)
+    try:
+        await server.start()
+        if on_ready is not None:
+            on_ready(server)
+        await stop.wait()
+        log.info("signal received; draining for up to %.1fs", server.options.grace_s)
+        await server.stop()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -23,7 +23,7 @@ def setup_tracing(service_name: str) -> TracerProvider | None:
     )
     if not endpoint or os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return None
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
         OTLPSpanExporter,
     )
 
