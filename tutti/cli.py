@@ -37,6 +37,13 @@ def _endpoint(value: str) -> tuple[str, str]:
     return stage, address
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tutti", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -125,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the bundled example end to end and print a report")
     demo.add_argument(
-        "--requests", type=int, default=50, help="how many requests to send (default: %(default)s)"
+        "--requests",
+        type=_positive_int,
+        default=50,
+        help="how many requests to send (default: %(default)s)",
     )
     return parser
 
@@ -159,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return demo(args.requests)
     except ConfigError as exc:
-        print(f"tutti: configuration error\n{exc}", file=sys.stderr)
+        print(f"tutti: configuration error: {exc}", file=sys.stderr)
         return 2
     except (TuttiError, OSError) as exc:
         print(f"tutti: {exc}", file=sys.stderr)

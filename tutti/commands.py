@@ -242,17 +242,19 @@ QUICKSTART_TEXTS = (
 
 def demo(requests: int) -> int:
     """Start the bundled quickstart composition and send it `requests` requests."""
-    print(
-        f"starting the services of {QUICKSTART.relative_to(Path.cwd()) if QUICKSTART.is_relative_to(Path.cwd()) else QUICKSTART} ..."
-    )
+    print(f"starting the services of {QUICKSTART} ...")
     with Mesh.start(QUICKSTART) as mesh:
         print(f"router on {mesh.router_address}; sending {requests} requests")
         latencies, paths, cost = asyncio.run(_demo_requests(mesh.router_address, requests))
     ordered = sorted(latencies)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    print(
-        f"\n{len(latencies)} requests: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}"
-    )
+    if ordered:
+        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        p50 = statistics.median(ordered)
+        print(
+            f"\n{len(ordered)} requests: p50 {p50:.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}"
+        )
+    else:
+        print("\nno request succeeded")
     print("paths taken:")
     for path, count in paths.most_common():
         print(f"  {count:>5}  {path}")

@@ -122,19 +122,26 @@ class Mesh:
         return mesh
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM every child (router first), then wait; SIGKILL what outlives the grace."""
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        for child in reversed(self.children):
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
-            if child.process.stdout is not None:
-                child.process.stdout.close()
+        """Drain the router first, then the stages it calls; SIGKILL what outlives the grace.
+
+        Stopping the stages only after the router has exited means no request
+        the router is still finishing meets a stage that already refuses calls.
+        """
+        routers = [c for c in self.children if c.name == "router"]
+        stages = [c for c in self.children if c.name != "router"]
+        for wave in (routers, stages):
+            for child in wave:
+                if child.process.poll() is None:
+                    child.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            for child in wave:
+                try:
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
+                if child.process.stdout is not None:
+                    child.process.stdout.close()
         self.children.clear()
 
     def __enter__(self) -> Self:
