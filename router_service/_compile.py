@@ -14,6 +14,7 @@ from typing import Any
 from router_service._plan import (
     CascadeNode,
     Composition,
+    EscalateNode,
     Escalation,
     FanoutNode,
     Node,
@@ -43,7 +44,7 @@ TOP_KEYS = (
     "flows",
     "imports",
 )
-NODE_KINDS = ("stage", "sequence", "route", "cascade", "fanout", "split")
+NODE_KINDS = ("stage", "sequence", "route", "cascade", "escalate", "fanout", "split")
 STRATEGIES = {
     "majority_vote": merger_pb2.MERGE_STRATEGY_MAJORITY_VOTE,
     "confidence_weighted_vote": merger_pb2.MERGE_STRATEGY_CONFIDENCE_WEIGHTED_VOTE,
@@ -408,27 +409,8 @@ class _Compiler:
         default = self.node(body["default"], body.line_of("default"))
         if default is None:
             return None
-        escalations = []
-        for raw_escalation, escalation_line in _as_list(
-            body.get("escalate"), body.line_of("escalate")
-        ):
-            if not self.keys(
-                raw_escalation, escalation_line, "escalate", ("below", "to"), ("below", "to")
-            ):
-                continue
-            below = read_number(
-                raw_escalation, "below", self._at(raw_escalation, by.name), minimum=0.0
-            )
-            if below is not None and below > 1.0:
-                self.error(
-                    raw_escalation.line_of("below"),
-                    f"escalate 'below' is a confidence in [0, 1], not {below:g}",
-                    by.name,
-                )
-            target = self.node(raw_escalation["to"], raw_escalation.line_of("to"))
-            if target is not None and below is not None:
-                escalations.append(Escalation(below=below, to=target))
-                branches.append((target, raw_escalation.line_of("to")))
+        escalations = self.tiers(body.get("escalate"), body.line_of("escalate"), by.name)
+        branches.extend((tier.to, tier.to.line) for tier in escalations)
         input_type, output_type = self.same_types(
             [(default, body.line_of("default")), *branches], "route cases differ"
         )
@@ -442,9 +424,54 @@ class _Compiler:
             by=StageNode(stage=by, line=by_line, input_type=by_in, output_type=by_out),
             cases=tuple(cases),
             default=default,
-            escalations=tuple(sorted(escalations, key=lambda e: e.below)),
+            escalations=escalations,
             line=line,
             input_type=by_in or input_type,
+            output_type=output_type,
+        )
+
+    def tiers(self, raw: Any, line: int, stage: str = "") -> tuple[Escalation, ...]:
+        """`{below, to}` or a list of them, sorted lowest threshold first."""
+        found = []
+        for raw_tier, tier_line in _as_list(raw, line):
+            if not self.keys(raw_tier, tier_line, "escalate", ("below", "to"), ("below", "to")):
+                continue
+            below = read_number(raw_tier, "below", self._at(raw_tier, stage), minimum=0.0)
+            if below is not None and below > 1.0:
+                self.error(
+                    raw_tier.line_of("below"),
+                    f"escalate 'below' is a confidence in [0, 1], not {below:g}",
+                    stage,
+                )
+            target = self.node(raw_tier["to"], raw_tier.line_of("to"))
+            if target is not None and below is not None:
+                found.append(Escalation(below=below, to=target))
+        return tuple(sorted(found, key=lambda e: e.below))
+
+    def node_escalate(self, body: Any, line: int) -> Node | None:
+        """Keep a node's answer when it is confident; otherwise hand the input to a stronger node."""
+        if not self.keys(body, line, "escalate", ("from", "field", "tiers"), ("from", "tiers")):
+            return None
+        source = self.node(body["from"], body.line_of("from"))
+        field = str(body.get("field", ""))
+        tiers = self.tiers(
+            body["tiers"], body.line_of("tiers"), _stage_of(source) if source else ""
+        )
+        if source is None or not tiers:
+            if source is not None:
+                self.error(body.line_of("tiers"), "escalate needs at least one {below, to} tier")
+            return None
+        input_type, output_type = self.same_types(
+            [(source, body.line_of("from")), *((t.to, t.to.line) for t in tiers)],
+            "escalate targets differ",
+        )
+        self.check_confidence_path(output_type, field, body.line_of("field"), "escalate")
+        return EscalateNode(
+            source=source,
+            field=field,
+            tiers=tiers,
+            line=line,
+            input_type=input_type,
             output_type=output_type,
         )
 
@@ -651,6 +678,8 @@ def _worst_path_ms(node: Node) -> float:
         return node.by.stage.budget_ms + max(_worst_path_ms(n) for n in options)
     if isinstance(node, CascadeNode):
         return sum(_worst_path_ms(step) for step in node.steps)
+    if isinstance(node, EscalateNode):
+        return _worst_path_ms(node.source) + max(_worst_path_ms(t.to) for t in node.tiers)
     if isinstance(node, FanoutNode):
         inner = max(_worst_path_ms(b) for b in node.branches)
         branches = min(inner, node.budget_ms) if node.budget_ms else inner

@@ -17,6 +17,7 @@ from grpc import aio
 from router_service._plan import (
     CascadeNode,
     Composition,
+    EscalateNode,
     FanoutNode,
     Node,
     RouteNode,
@@ -115,6 +116,7 @@ class Engine:
             SequenceNode: self._sequence,
             RouteNode: self._route,
             CascadeNode: self._cascade,
+            EscalateNode: self._escalate,
             FanoutNode: self._fanout,
             SplitNode: self._split,
         }
@@ -295,6 +297,15 @@ class Engine:
             run.path.append(f"cascade:{step.label}@{confidence:.2f}<{node.below:g}")
         raise AssertionError("unreachable: the last cascade step returns or raises")
 
+    async def _escalate(self, node: EscalateNode, payload: any_pb2.Any, run: Run) -> Result:
+        result = await self._node(node.source, payload, run)
+        confidence = self.confidence(result, node.output_type, node.field)
+        for tier in node.tiers:
+            if confidence < tier.below:
+                run.path.append(f"escalate@{confidence:.2f}<{tier.below:g}->{tier.to.label}")
+                return await self._node(tier.to, payload, run)
+        return result
+
     async def _fanout(self, node: FanoutNode, payload: any_pb2.Any, run: Run) -> Result:
         tasks = {
             asyncio.ensure_future(self._node(branch, payload, run)): name
@@ -385,6 +396,8 @@ def _walk(node: Node) -> list[Node]:
     children: tuple[Node, ...] = ()
     if isinstance(node, SequenceNode | CascadeNode):
         children = node.steps
+    elif isinstance(node, EscalateNode):
+        children = (node.source, *(t.to for t in node.tiers))
     elif isinstance(node, RouteNode):
         children = (
             node.by,

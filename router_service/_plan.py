@@ -11,6 +11,7 @@ from tutti.v1 import merger_pb2
 __all__ = [
     "CascadeNode",
     "Composition",
+    "EscalateNode",
     "Escalation",
     "FanoutNode",
     "Node",
@@ -87,6 +88,21 @@ class CascadeNode:
 
 
 @dataclass(frozen=True)
+class EscalateNode:
+    """Keeps `source`'s answer unless its confidence is under a tier's threshold."""
+
+    source: Node
+    # Dotted path to the Classification inside the output; "" when it is one.
+    field: str
+    # Sorted by `below`, lowest first: the first that applies wins.
+    tiers: tuple[Escalation, ...]
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "escalate"
+
+
+@dataclass(frozen=True)
 class FanoutNode:
     branches: tuple[Node, ...]
     names: tuple[str, ...]
@@ -113,7 +129,7 @@ class SplitNode:
     label: str = "split"
 
 
-Node = StageNode | SequenceNode | RouteNode | CascadeNode | FanoutNode | SplitNode
+Node = StageNode | SequenceNode | RouteNode | CascadeNode | EscalateNode | FanoutNode | SplitNode
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ CASES = [
     ),
     (
         "duplicate_stage",
-        "  a: {endpoint: \"127.0.0.1:9\", input: tutti.v1.Text, output: tutti.v1.Text}\nflow: a\n",
+        '  a: {endpoint: "127.0.0.1:9", input: tutti.v1.Text, output: tutti.v1.Text}\nflow: a\n',
         10,
         "",
         "duplicate key 'a' (first defined on line 6)",
@@ -78,7 +78,7 @@ CASES = [
     ("unknown_top_level_key", "flowz: a\nflow: a\n", 10, "", "unknown key 'flowz'"),
     (
         "unknown_stage_key",
-        "  c: {endpoint: \"127.0.0.1:6\", input: tutti.v1.Text, output: tutti.v1.Text, budget: 5}\nflow: a\n",
+        '  c: {endpoint: "127.0.0.1:6", input: tutti.v1.Text, output: tutti.v1.Text, budget: 5}\nflow: a\n',
         10,
         "c",
         "unknown key 'budget'",
@@ -113,14 +113,14 @@ CASES = [
     ),
     (
         "stage_without_types",
-        "  c: {endpoint: \"127.0.0.1:6\"}\nflow: c\n",
+        '  c: {endpoint: "127.0.0.1:6"}\nflow: c\n',
         10,
         "c",
         "input/output types unknown",
     ),
     (
         "unknown_message_type",
-        "  c: {endpoint: \"127.0.0.1:6\", input: tutti.v1.Text, output: acme.v1.Nope}\nflow: a\n",
+        '  c: {endpoint: "127.0.0.1:6", input: tutti.v1.Text, output: acme.v1.Nope}\nflow: a\n',
         10,
         "c",
         "output type 'acme.v1.Nope' is unknown",
@@ -168,6 +168,13 @@ CASES = [
         "'latency_ms' must be greater than 0",
     ),
     (
+        "escalate_targets_differ",
+        "flow:\n  escalate:\n    from: label\n    tiers: [{below: 0.5, to: a}]\n",
+        13,
+        "a",
+        "escalate targets differ: 'a' has output tutti.v1.Text",
+    ),
+    (
         "cascade_without_confidence",
         "flow:\n  cascade: {steps: [a, b], below: 0.5}\n",
         11,
@@ -177,7 +184,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "tail", "line", "stage", "words"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case", "tail", "line", "stage", "words"), CASES, ids=[c[0] for c in CASES]
+)
 def test_broken_composition_is_rejected_with_line_and_stage(
     tmp_path: Path, case: str, tail: str, line: int, stage: str, words: str
 ) -> None:
@@ -204,12 +213,14 @@ def test_every_error_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_invalid_yaml_is_a_config_error_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         composition: x
         stages:
           a: {endpoint: [unclosed
         flow: a
-        """))
+        """)
+    )
     with pytest.raises(ConfigError) as caught:
         read_composition(path)
     assert caught.value.problems[0].line in (3, 4)
@@ -222,16 +233,19 @@ def test_declared_types_must_agree_with_the_live_stage(tmp_path: Path) -> None:
     with pytest.raises(CompositionError) as caught:
         compile_composition(read_composition(path), {"a": ("tutti.v1.Text", "tutti.v1.Completion")})
     assert any(
-        p.stage == "a" and "declares output tutti.v1.Text but the live stage says tutti.v1.Completion" in p.message
+        p.stage == "a"
+        and "declares output tutti.v1.Text but the live stage says tutti.v1.Completion" in p.message
         for p in caught.value.problems
     )
 
 
-def test_a_valid_composition_compiles_and_warns_about_budgets_that_cannot_add_up(tmp_path: Path) -> None:
+def test_a_valid_composition_compiles_and_warns_about_budgets_that_cannot_add_up(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "ok.yaml"
     text = HEADER.replace(
-        "a: {endpoint: \"127.0.0.1:2\",", "a: {endpoint: \"127.0.0.1:2\", budget_ms: 80,"
-    ).replace("b: {endpoint: \"127.0.0.1:3\",", "b: {endpoint: \"127.0.0.1:3\", budget_ms: 50,")
+        'a: {endpoint: "127.0.0.1:2",', 'a: {endpoint: "127.0.0.1:2", budget_ms: 80,'
+    ).replace('b: {endpoint: "127.0.0.1:3",', 'b: {endpoint: "127.0.0.1:3", budget_ms: 50,')
     path.write_text(text + "budget: {latency_ms: 100}\nflow:\n  sequence: [a, b]\n")
     composition = compile_composition(read_composition(path))
     assert composition.flow.input_type == "tutti.v1.Text"

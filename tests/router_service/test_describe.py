@@ -53,10 +53,16 @@ async def test_a_stage_over_the_cost_cap_is_refused_naming_the_cap(mesh) -> None
         await m.stub.Route(request)
 
 
-async def test_declared_types_that_disagree_with_the_live_stage_stop_the_router_from_loading(write_composition) -> None:
+async def test_declared_types_that_disagree_with_the_live_stage_stop_the_router_from_loading(
+    write_composition,
+) -> None:
     text = UNDECLARED.replace(
-        'a: {endpoint: x, serve: {', 'a: {endpoint: x, output: tutti.v1.Completion, serve: {output: tutti.v1.Text, '
+        "a: {endpoint: x, serve: {",
+        "a: {endpoint: x, output: tutti.v1.Completion, serve: {output: tutti.v1.Text, ",
     )
     with pytest.raises(CompositionError) as caught:
         await start_mesh(write_composition(text))  # the stage serves Text, as its own config says
-    assert any(p.stage == "a" and "live stage says tutti.v1.Text" in p.message for p in caught.value.problems), caught.value
+    assert any(
+        p.stage == "a" and "live stage says tutti.v1.Text" in p.message
+        for p in caught.value.problems
+    ), caught.value

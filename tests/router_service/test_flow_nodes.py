@@ -14,7 +14,9 @@ OK = router_pb2.StageRun.STATUS_OK
 
 
 def text_request(text: str, composition: str = "t") -> router_pb2.RouteRequest:
-    return router_pb2.RouteRequest(composition=composition, input=pack(payloads_pb2.Text(text=text)))
+    return router_pb2.RouteRequest(
+        composition=composition, input=pack(payloads_pb2.Text(text=text))
+    )
 
 
 def output_text(response: router_pb2.RouteResponse) -> str:
@@ -115,7 +117,9 @@ flow:
 """
 
 
-async def test_cascade_moves_past_invalid_and_unconfident_steps_and_stops_at_the_first_confident(mesh) -> None:
+async def test_cascade_moves_past_invalid_and_unconfident_steps_and_stops_at_the_first_confident(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(CASCADE)
     response = await m.stub.Route(text_request("hello"))
     out = payloads_pb2.Classification()
@@ -178,7 +182,9 @@ async def test_fanout_merges_all_branches_when_every_one_answers(mesh) -> None:
     assert response.execution.path[-1] == "fanout:merged a,b,c"
 
 
-async def test_fanout_merges_what_arrived_when_a_branch_is_slower_than_the_fanout_budget(mesh) -> None:
+async def test_fanout_merges_what_arrived_when_a_branch_is_slower_than_the_fanout_budget(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(_composition_with_flow(FANOUT, "one_late"))
     response = await m.stub.Route(text_request("q"))
     out = payloads_pb2.Classification()
@@ -264,7 +270,68 @@ async def test_route_nested_in_a_fanout_nested_in_a_sequence(mesh) -> None:
     response.output.Unpack(out)
     assert out.label == "refund"
     # Branches run concurrently, so only the first stage has a fixed place in the record.
-    assert ran(response)[0] == "prep" and sorted(ran(response)[1:]) == ["billing", "merger", "second", "triage"]
+    assert ran(response)[0] == "prep" and sorted(ran(response)[1:]) == [
+        "billing",
+        "merger",
+        "second",
+        "triage",
+    ]
     assert "route:triage=billing->billing" in response.execution.path
     assert m.models["triage"].seen[0].text == "I want a refund please"
     assert m.models["other"].calls == 0
+
+
+ESCALATE = """
+composition: t
+input: tutti.v1.Text
+output: tutti.v1.Classification
+stages:
+  cheap:
+    endpoint: x
+    serve:
+      backend: python
+      factory: "tests.stages:keyword_classifier"
+      options: {rules: {refund: billing}, default: other, low_confidence_words: [maybe], low_confidence: 0.6, confidence: 0.9}
+  unsure:
+    endpoint: x
+    serve: {backend: python, factory: "tests.stages:fixed_classification", options: {label: unsure, confidence: 0.2}}
+  strong: {endpoint: x, serve: {backend: python, factory: "tests.stages:fixed_classification", options: {label: strong, confidence: 0.99}}}
+  both: {endpoint: x, serve: {backend: python, factory: "tests.stages:fixed_classification", options: {label: both, confidence: 0.95}}}
+flows:
+  main:
+    escalate:
+      from: cheap
+      tiers:
+        - {below: 0.7, to: strong}
+        - {below: 0.3, to: both}
+  least:
+    escalate:
+      from: unsure
+      tiers: [{below: 0.3, to: both}, {below: 0.7, to: strong}]
+flow: main
+"""
+
+
+async def test_escalate_keeps_a_confident_answer_and_hands_unsure_ones_to_the_tier_that_applies(
+    mesh,
+) -> None:
+    m: InLoopMesh = await mesh(ESCALATE)
+    confident = await m.stub.Route(text_request("refund please"))
+    out = payloads_pb2.Classification()
+    confident.output.Unpack(out)
+    assert out.label == "billing" and ran(confident) == ["cheap"]
+
+    unsure = await m.stub.Route(text_request("maybe a refund"))
+    unsure.output.Unpack(out)
+    assert out.label == "strong" and ran(unsure) == ["cheap", "strong"]
+    assert unsure.execution.path == ["escalate@0.60<0.7->strong"]
+    assert m.models["both"].calls == 0
+
+
+async def test_escalate_sends_the_least_confident_to_the_lowest_tier(mesh) -> None:
+    m: InLoopMesh = await mesh(ESCALATE.replace("flow: main", "flow: least"))
+    response = await m.stub.Route(text_request("anything"))
+    out = payloads_pb2.Classification()
+    response.output.Unpack(out)
+    assert out.label == "both" and ran(response) == ["unsure", "both"]
+    assert m.models["strong"].calls == 0

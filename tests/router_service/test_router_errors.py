@@ -39,23 +39,37 @@ async def _expect(call: object, code: grpc.StatusCode) -> str:
     return caught.value.details() or ""
 
 
-async def test_output_violating_constraints_fails_naming_stage_and_field_and_next_stage_never_runs(mesh) -> None:
+async def test_output_violating_constraints_fails_naming_stage_and_field_and_next_stage_never_runs(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(INVALID_OUTPUT)
     details = await _expect(m.stub.Route(text_request("hi")), grpc.StatusCode.INVALID_ARGUMENT)
     assert "stage 'triage'" in details and "'confidence'" in details
     assert m.models["after"].calls == 0
 
 
-async def test_wrong_any_type_empty_payload_and_unknown_composition_are_rejected_and_router_keeps_serving(mesh) -> None:
+async def test_wrong_any_type_empty_payload_and_unknown_composition_are_rejected_and_router_keeps_serving(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(INVALID_OUTPUT.replace("flow: bad_then_next", "flow: echo"))
-    wrong = router_pb2.RouteRequest(composition="t", input=pack(payloads_pb2.Classification(label="x")))
+    wrong = router_pb2.RouteRequest(
+        composition="t", input=pack(payloads_pb2.Classification(label="x"))
+    )
     details = await _expect(m.stub.Route(wrong), grpc.StatusCode.INVALID_ARGUMENT)
-    assert details.startswith("input:") and "tutti.v1.Classification" in details and "tutti.v1.Text" in details
+    assert (
+        details.startswith("input:")
+        and "tutti.v1.Classification" in details
+        and "tutti.v1.Text" in details
+    )
 
-    details = await _expect(m.stub.Route(router_pb2.RouteRequest(composition="t")), grpc.StatusCode.INVALID_ARGUMENT)
+    details = await _expect(
+        m.stub.Route(router_pb2.RouteRequest(composition="t")), grpc.StatusCode.INVALID_ARGUMENT
+    )
     assert details.startswith("input:") and "empty" in details
 
-    details = await _expect(m.stub.Route(text_request("hi", composition="nope")), grpc.StatusCode.NOT_FOUND)
+    details = await _expect(
+        m.stub.Route(text_request("hi", composition="nope")), grpc.StatusCode.NOT_FOUND
+    )
     assert "'nope'" in details and "serves: t" in details
 
     response = await m.stub.Route(text_request("still here"))
@@ -64,14 +78,20 @@ async def test_wrong_any_type_empty_payload_and_unknown_composition_are_rejected
 
 async def test_client_input_breaking_its_constraints_names_the_field(mesh) -> None:
     m: InLoopMesh = await mesh(INVALID_OUTPUT.replace("flow: bad_then_next", "flow: echo"))
-    oversized_text = "x" * (1024 * 1024 + 1)  # Text.text max_len is 1 MiB; the message still fits gRPC's 4 MiB
-    details = await _expect(m.stub.Route(text_request(oversized_text)), grpc.StatusCode.INVALID_ARGUMENT)
+    oversized_text = "x" * (
+        1024 * 1024 + 1
+    )  # Text.text max_len is 1 MiB; the message still fits gRPC's 4 MiB
+    details = await _expect(
+        m.stub.Route(text_request(oversized_text)), grpc.StatusCode.INVALID_ARGUMENT
+    )
     assert details.startswith("input.text:")
 
 
 async def test_oversized_message_is_refused_and_the_router_keeps_serving(mesh) -> None:
     m: InLoopMesh = await mesh(INVALID_OUTPUT.replace("flow: bad_then_next", "flow: echo"))
-    await _expect(m.stub.Route(text_request("x" * (5 * 1024 * 1024))), grpc.StatusCode.RESOURCE_EXHAUSTED)
+    await _expect(
+        m.stub.Route(text_request("x" * (5 * 1024 * 1024))), grpc.StatusCode.RESOURCE_EXHAUSTED
+    )
     response = await m.stub.Route(text_request("after"))
     assert output_text(response) == "after"
 
@@ -85,7 +105,9 @@ async def test_a_failing_stage_is_named_and_no_internals_reach_the_client(mesh) 
 
 
 async def test_client_deadline_travels_down_and_cancels_the_slow_stage(mesh) -> None:
-    m: InLoopMesh = await mesh(INVALID_OUTPUT.replace("flow: bad_then_next", "flow: slow_then_after"))
+    m: InLoopMesh = await mesh(
+        INVALID_OUTPUT.replace("flow: bad_then_next", "flow: slow_then_after")
+    )
     await _expect(m.stub.Route(text_request("hi"), timeout=0.3), grpc.StatusCode.DEADLINE_EXCEEDED)
     slow = m.models["slow"]
     for _ in range(50):  # the cancellation reaches the stage's server asynchronously
@@ -99,9 +121,14 @@ async def test_client_deadline_travels_down_and_cancels_the_slow_stage(mesh) -> 
 async def test_route_stream_answers_every_request_even_when_some_fail(mesh) -> None:
     m: InLoopMesh = await mesh(INVALID_OUTPUT.replace("flow: bad_then_next", "flow: echo"))
     requests = [
-        router_pb2.RouteStreamRequest(request_id=str(i), request=text_request(f"ticket {i}")) for i in range(20)
+        router_pb2.RouteStreamRequest(request_id=str(i), request=text_request(f"ticket {i}"))
+        for i in range(20)
     ]
-    requests.append(router_pb2.RouteStreamRequest(request_id="bad", request=text_request("x", composition="nope")))
+    requests.append(
+        router_pb2.RouteStreamRequest(
+            request_id="bad", request=text_request("x", composition="nope")
+        )
+    )
 
     async def feed():  # type: ignore[no-untyped-def]
         for request in requests:
