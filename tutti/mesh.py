@@ -77,6 +77,8 @@ class Mesh:
     children: list[Child] = field(default_factory=list)
     router_address: str = ""
     endpoints: dict[str, str] = field(default_factory=dict)
+    log_level: str = "WARNING"
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -91,13 +93,13 @@ class Mesh:
 
         path = Path(composition).resolve()
         draft = read_composition(path)
-        mesh = cls(path)
         child_env = {**os.environ, **(env or {})}
         # Python factories are looked up beside the composition file first.
         child_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(path.parent), child_env.get("PYTHONPATH", "")) if p
         )
-        base = [sys.executable, "-m", "tutti", "--log-level", log_level, "serve"]
+        mesh = cls(path, log_level=log_level, env=child_env)
+        base = mesh._serve_argv()
         try:
             for name, spec in draft.stages.items():
                 if spec.is_merger:
@@ -110,16 +112,29 @@ class Mesh:
             for child in mesh.children:
                 child.address = _wait_ready(child)
                 mesh.endpoints[child.name] = child.address
-            router_argv = [*base, "router", "--config", str(path), "--port", str(router_port)]
-            for name, address in mesh.endpoints.items():
-                router_argv += ["--endpoint", f"{name}={address}"]
-            router = Child("router", _spawn(router_argv, child_env))
-            mesh.children.append(router)
-            mesh.router_address = _wait_ready(router)
+            mesh.router_address = mesh.add_router([path], router_port)
         except BaseException:
             mesh.stop()
             raise
         return mesh
+
+    def _serve_argv(self) -> list[str]:
+        return [sys.executable, "-m", "tutti", "--log-level", self.log_level, "serve"]
+
+    def add_router(self, compositions: list[Path], port: int = 0) -> str:
+        """Start a router for `compositions` over this mesh's stages; return its address.
+
+        Every composition must name its stages as the mesh's does, so that
+        variants of one composition (other thresholds, say) share the stages.
+        """
+        argv = [*self._serve_argv(), "router", "--port", str(port)]
+        for composition in compositions:
+            argv += ["--config", str(composition)]
+        for name, address in self.endpoints.items():
+            argv += ["--endpoint", f"{name}={address}"]
+        router = Child("router", _spawn(argv, self.env))
+        self.children.append(router)
+        return _wait_ready(router)
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Drain the router first, then the stages it calls; SIGKILL what outlives the grace.

@@ -338,26 +338,6 @@ def test_up_stops_every_service_on_sigterm(tmp_path: Path) -> None:
 # -- demo ----------------------------------------------------------------------
 
 
-def test_demo_reports_latency_and_the_paths_taken() -> None:
-    result = tutti("demo", "--requests", "16", timeout=60.0)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"^16 requests: p50 [\d.]+ ms, p95 [\d.]+ ms", result.stdout, re.MULTILINE), (
-        result.stdout
-    )
-    report = result.stdout.split("paths taken:")[1]
-    paths = {
-        path: int(count) for count, path in re.findall(r"^\s+(\d+)  (\S.*)$", report, re.MULTILINE)
-    }
-    assert sum(paths.values()) == 16, paths
-    assert set(paths) == {
-        "route:triage=account->account",
-        "route:triage=billing->billing",
-        "route:triage=shipping->shipping",
-        "route:triage=account@0.33<0.5->escalate:general",
-    }
-
-
 # -- help and start-up errors --------------------------------------------------
 
 

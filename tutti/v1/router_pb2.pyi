@@ -77,7 +77,7 @@ class Execution(_message.Message):
     def __init__(self, stages: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., path: _Optional[_Iterable[str]] = ..., total_cost_usd: _Optional[float] = ..., latency_ms: _Optional[float] = ..., composition: _Optional[str] = ...) -> None: ...
 
 class StageRun(_message.Message):
-    __slots__ = ("stage", "model", "model_version", "status", "latency_ms", "budget_ms", "over_budget", "cost_usd", "cache_hit", "detail")
+    __slots__ = ("stage", "model", "model_version", "status", "latency_ms", "budget_ms", "over_budget", "cost_usd", "cache_hit", "detail", "compute_ms")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[StageRun.Status]
@@ -104,6 +104,7 @@ class StageRun(_message.Message):
     COST_USD_FIELD_NUMBER: _ClassVar[int]
     CACHE_HIT_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_MS_FIELD_NUMBER: _ClassVar[int]
     stage: str
     model: str
     model_version: str
@@ -114,7 +115,8 @@ class StageRun(_message.Message):
     cost_usd: float
     cache_hit: bool
     detail: str
-    def __init__(self, stage: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., status: _Optional[_Union[StageRun.Status, str]] = ..., latency_ms: _Optional[float] = ..., budget_ms: _Optional[float] = ..., over_budget: _Optional[bool] = ..., cost_usd: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+    compute_ms: float
+    def __init__(self, stage: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., status: _Optional[_Union[StageRun.Status, str]] = ..., latency_ms: _Optional[float] = ..., budget_ms: _Optional[float] = ..., over_budget: _Optional[bool] = ..., cost_usd: _Optional[float] = ..., cache_hit: _Optional[bool] = ..., detail: _Optional[str] = ..., compute_ms: _Optional[float] = ...) -> None: ...
 
 class ListCompositionsRequest(_message.Message):
     __slots__ = ()

