@@ -137,6 +137,9 @@ class SklearnBackend:
         self.input_type = input_type
         self.name = name
         self.version = version
+        # A first prediction loads what the pipeline loads lazily (embedding weights, say),
+        # so that the first request does not pay for it.
+        predict_proba(["warm up"])
 
     async def predict(self, msg: message.Message) -> Prediction:
         text = getattr(msg, self._text_field)

@@ -192,6 +192,7 @@ def train(
     log(f"training a {kind} model on {len(data.texts)} texts, {len(counts)} labels ...")
     model = build_model(kind, seed)
     model.fit(list(data.texts), list(data.labels))
+    _forget_object_ids(model)
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     content = buffer.getvalue()
@@ -211,6 +212,18 @@ def train(
     (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {folder / MODEL_FILE} (version {version})")
     return Artifact(folder, version, kind, tuple(sorted(counts)))
+
+
+def _forget_object_ids(model: Pipeline) -> None:
+    """Drop what makes the same fit pickle to different bytes in another process.
+
+    TfidfVectorizer keeps `_stop_words_id`, the memory address of its stop
+    word list, to skip a check on refits; without it the check just runs.
+    """
+    for _, step in model.steps:
+        for _, part in getattr(step, "transformer_list", [("", step)]):
+            if isinstance(part, TfidfVectorizer):
+                vars(part).pop("_stop_words_id", None)
 
 
 def data_sha256(data: LabelledData) -> str:

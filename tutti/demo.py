@@ -25,7 +25,15 @@ from tutti.report import Outcome, Report, summarise
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 
-__all__ = ["DESK", "Ticket", "banking77", "ensure_models", "run_demo", "sample_tickets"]
+__all__ = [
+    "DESK",
+    "Ticket",
+    "banking77",
+    "ensure_models",
+    "measure",
+    "run_demo",
+    "sample_tickets",
+]
 
 DESK = Path(__file__).resolve().parent.parent / "examples" / "support-desk"
 COMPOSITION = DESK / "composition.yaml"
@@ -253,51 +261,52 @@ def run_demo(
     ensure_models(desk, retrain, per_label=per_label)
     departments = training.read_departments(desk / "departments.yaml")
     tickets = sample_tickets(count, seed, departments)
-    composition_path = desk / "composition.yaml"
-    composition = yaml.safe_load(composition_path.read_text(encoding="utf-8"))
-    prices = {
-        name: float((spec.get("price") or {}).get("per_call_usd", 0.0))
-        for name, spec in composition["stages"].items()
-    }
-    print(f"starting the support desk's {len(composition['stages'])} services ...", flush=True)
-    with Mesh.start(composition_path) as mesh:
+    print("starting the support desk's services ...", flush=True)
+    with Mesh.start(desk / "composition.yaml") as mesh:
         print(
-            f"router on {mesh.router_address}; {len(tickets)} {DATASET} test tickets (seed {seed})",
-            flush=True,
+            f"router on {mesh.router_address}; {len(tickets)} {DATASET} test tickets (seed {seed})"
         )
-        cheap = asyncio.run(run_single(mesh.endpoints["cheap"], "cheap", prices["cheap"], tickets))
-        strong = asyncio.run(
-            run_single(mesh.endpoints["strong"], "strong", prices["strong"], tickets)
-        )
-        composed = asyncio.run(
-            run_composed(mesh.router_address, composition["composition"], tickets)
-        )
-        report = Report(
-            dataset=DATASET,
-            n_tickets=len(tickets),
-            seed=seed,
-            systems=[
-                summarise("cheap", "single", cheap),
-                summarise("strong", "single", strong),
-                summarise(composition["composition"], "composed", composed),
-            ],
-        )
-        report.specialists = asyncio.run(_specialists_vs_cheap(mesh, tickets, departments, cheap))
-        if sweep:
-            with tempfile.TemporaryDirectory() as tmp:
-                files = []
-                for threshold in SWEEP:
-                    path = Path(tmp) / f"support-desk-{threshold:g}.yaml"
-                    path.write_text(
-                        yaml.safe_dump(_variant(composition, threshold)), encoding="utf-8"
-                    )
-                    files.append(path)
-                router = mesh.add_router(files)
-                for threshold in SWEEP:
-                    outcomes = asyncio.run(
-                        run_composed(router, f"support-desk@{threshold:g}", tickets)
-                    )
-                    report.sweep.append(
-                        summarise(f"support-desk@{threshold:g}", "composed", outcomes, threshold)
-                    )
+        return measure(mesh, tickets, departments, seed, sweep)
+
+
+def measure(
+    mesh: Mesh,
+    tickets: Sequence[Ticket],
+    departments: dict[str, list[str]],
+    seed: int,
+    sweep: bool = False,
+) -> Report:
+    """Send `tickets` through the cheap and strong stages alone and through the composition."""
+    composition = yaml.safe_load(mesh.composition.read_text(encoding="utf-8"))
+    name = composition["composition"]
+    prices = {
+        stage: float((spec.get("price") or {}).get("per_call_usd", 0.0))
+        for stage, spec in composition["stages"].items()
+    }
+    cheap = asyncio.run(run_single(mesh.endpoints["cheap"], "cheap", prices["cheap"], tickets))
+    strong = asyncio.run(run_single(mesh.endpoints["strong"], "strong", prices["strong"], tickets))
+    composed = asyncio.run(run_composed(mesh.router_address, name, tickets))
+    report = Report(
+        dataset=DATASET,
+        n_tickets=len(tickets),
+        seed=seed,
+        systems=[
+            summarise("cheap", "single", cheap),
+            summarise("strong", "single", strong),
+            summarise(name, "composed", composed),
+        ],
+    )
+    report.specialists = asyncio.run(_specialists_vs_cheap(mesh, tickets, departments, cheap))
+    if sweep:
+        with tempfile.TemporaryDirectory() as tmp:
+            files = []
+            for threshold in SWEEP:
+                path = Path(tmp) / f"support-desk-{threshold:g}.yaml"
+                path.write_text(yaml.safe_dump(_variant(composition, threshold)), encoding="utf-8")
+                files.append(path)
+            router = mesh.add_router(files)
+            for threshold in SWEEP:
+                variant = f"support-desk@{threshold:g}"
+                outcomes = asyncio.run(run_composed(router, variant, tickets))
+                report.sweep.append(summarise(variant, "composed", outcomes, threshold))
     return report

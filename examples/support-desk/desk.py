@@ -38,6 +38,8 @@ class IntentModel:
         self.classes = [str(c) for c in self.pipeline.classes_]
         self.department = department
         self.owner = _departments(departments)
+        # Load lazily-loaded weights (the strong model's embeddings) before serving.
+        self.pipeline.predict_proba(["warm up"])
 
     def predict(self, ticket: support_pb2.Ticket) -> support_pb2.Triage:
         probabilities = self.pipeline.predict_proba([ticket.text])[0]

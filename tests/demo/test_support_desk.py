@@ -1,0 +1,119 @@
+"""The support desk end to end on small models: decisions follow the composition, reports are complete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from grpc import aio
+
+from specialist_service import training
+from tutti.demo import DESK, Ticket, ensure_models, measure, sample_tickets
+from tutti.mesh import Mesh
+from tutti.messages import pack
+from tutti.report import Report
+from tutti.support.v1 import support_pb2
+from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
+
+# Small models train in seconds; the full run is `tutti demo`.
+PER_LABEL = 20
+FANOUT_BELOW, STRONG_BELOW = 0.5, 0.7
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, Path]]:
+    folder = tmp_path_factory.mktemp("support-desk")
+    for name in ("composition.yaml", "desk.py", "departments.yaml", "macros.yaml"):
+        shutil.copy(DESK / name, folder / name)
+    ensure_models(folder, per_label=PER_LABEL, log=lambda _: None)
+    with Mesh.start(folder / "composition.yaml") as mesh:
+        yield mesh, folder
+
+
+def _tickets(folder: Path, count: int) -> list[Ticket]:
+    return sample_tickets(count, seed=7, departments=training.read_departments(folder / "departments.yaml"))
+
+
+async def _route_and_ask_the_specialist(mesh: Mesh, tickets: list[Ticket]) -> list[tuple[router_pb2.RouteResponse, float]]:
+    """Each ticket through the router, and the confidence of the specialist the route chose, asked directly."""
+    results = []
+    async with aio.insecure_channel(mesh.router_address) as channel:
+        router = router_pb2_grpc.RouterServiceStub(channel)
+        for ticket in tickets:
+            request = router_pb2.RouteRequest(
+                composition="support-desk", input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text))
+            )
+            response = await router.Route(request, timeout=30)
+            department = re.match(r"route:triage=(\w+)->", response.execution.path[0]).group(1)
+            async with aio.insecure_channel(mesh.endpoints[department]) as direct:
+                stage = stage_pb2_grpc.StageServiceStub(direct)
+                answer = await stage.Invoke(
+                    stage_pb2.InvokeRequest(input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text))),
+                    timeout=30,
+                )
+            triage = support_pb2.Triage()
+            answer.output.Unpack(triage)
+            results.append((response, triage.intent.confidence))
+    return results
+
+
+def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident_fan_out(desk) -> None:
+    mesh, folder = desk
+    results = asyncio.run(_route_and_ask_the_specialist(mesh, _tickets(folder, 60)))
+    seen = {"kept": 0, "strong": 0, "fanout": 0}
+    for response, confidence in results:
+        stages = [s.stage for s in response.execution.stages]
+        path = list(response.execution.path)
+        resolution = support_pb2.Resolution()
+        response.output.Unpack(resolution)
+        if confidence < FANOUT_BELOW:
+            seen["fanout"] += 1
+            assert path[1] == f"escalate@{confidence:.2f}<{FANOUT_BELOW:g}->fanout", path
+            assert {"cheap", "strong", "merger"} <= set(stages), stages
+        elif confidence < STRONG_BELOW:
+            seen["strong"] += 1
+            assert path[1] == f"escalate@{confidence:.2f}<{STRONG_BELOW:g}->strong", path
+            assert "strong" in stages and "cheap" not in stages, stages
+        else:
+            seen["kept"] += 1
+            assert len(path) == 1 and stages[-1] == "responder" and len(stages) == 3, (path, stages)
+            assert resolution.triage.intent.confidence == pytest.approx(confidence)
+        assert resolution.reply and stages[-1] == "responder"
+    # the sample must exercise every tier, or the checks above prove little
+    assert all(seen.values()), seen
+
+
+def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png(desk, tmp_path: Path) -> None:
+    mesh, folder = desk
+    tickets = _tickets(folder, 24)
+    report: Report = measure(mesh, tickets, training.read_departments(folder / "departments.yaml"), seed=7)
+    paths = report.write(tmp_path)
+    data = json.loads(paths[0].read_text())
+    assert {"dataset", "n_tickets", "systems", "pgr", "cost_saved_vs_strong"} <= set(data)
+    assert data["dataset"] == "BANKING77" and data["n_tickets"] == 24
+    assert [s["name"] for s in data["systems"]] == ["cheap", "strong", "support-desk"]
+    assert [s["kind"] for s in data["systems"]] == ["single", "single", "composed"]
+    documented = {"name", "kind", "accuracy", "macro_f1", "cost_usd", "cpu_ms", "p50_ms", "p95_ms", "escalated_share"}
+    for system in data["systems"]:
+        assert documented <= set(system), system
+        assert system["errors"] == 0
+    assert data["systems"][0]["cost_usd"] == pytest.approx(24 * 0.002)
+    assert data["systems"][1]["cost_usd"] == pytest.approx(24 * 0.06)
+    assert "| support-desk | composed |" in paths[1].read_text()
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "PGR" in report.table()
+
+
+def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
+    _, folder = desk
+    departments = training.read_departments(folder / "departments.yaml")
+    for department, labels in departments.items():
+        card = json.loads((folder / "models" / f"specialist-{department}" / "model.json").read_text())
+        assert set(card["labels"]) == set(labels)
+    triage = json.loads((folder / "models" / "triage" / "model.json").read_text())
+    assert set(triage["labels"]) == set(departments)
