@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2, message
 from grpc import aio
+from opentelemetry import trace
 
 from router_service._plan import (
     CascadeNode,
@@ -25,9 +26,10 @@ from router_service._plan import (
     SplitNode,
     StageNode,
 )
+from router_service._profile import StageProfile, expectations, profiles
 from router_service._spec import StageSpec
+from router_service._telemetry import RouterInstruments, tracer
 from tutti.channels import ChannelPool
-from tutti.config import Price
 from tutti.errors import (
     CostCapError,
     FanoutQuorumError,
@@ -80,16 +82,16 @@ class Engine:
         composition: Composition,
         channels: ChannelPool,
         types: MessageTypes,
-        prices: Mapping[str, Price] | None = None,
+        described: Mapping[str, StageProfile] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.composition = composition
         self.types = types
         self.rng = rng or random.Random()
-        self._prices = {
-            name: spec.price or (prices or {}).get(name) or Price()
-            for name, spec in composition.stages.items()
-        }
+        self.profiles = profiles(composition, described)
+        self._prices = {name: profile.price for name, profile in self.profiles.items()}
+        self._expected = expectations(composition.flow, self.profiles)
+        self.instruments = RouterInstruments.create()
         self._invoke: dict[str, Callable[..., Awaitable[stage_pb2.InvokeResponse]]] = {}
         self._merge: dict[str, Callable[..., Awaitable[merger_pb2.MergeResponse]]] = {}
         for name, spec in composition.stages.items():
@@ -122,12 +124,40 @@ class Engine:
         }
 
     async def run(self, payload: any_pb2.Any, run: Run) -> Result:
-        return await self._run_node[type(self.composition.flow)](
-            self.composition.flow, payload, run
-        )
+        result = await self._node(self.composition.flow, payload, run)
+        self.instruments.request_cost.record(run.cost, {"tutti.composition": self.composition.name})
+        return result
 
-    def _node(self, node: Node, payload: any_pb2.Any, run: Run) -> Awaitable[Result]:
-        return self._run_node[type(node)](node, payload, run)
+    async def _node(self, node: Node, payload: any_pb2.Any, run: Run) -> Result:
+        """Run one flow node inside its own span."""
+        name = f"stage {node.label}" if isinstance(node, StageNode) else node.label
+        with tracer.start_as_current_span(
+            name, attributes={"tutti.composition": self.composition.name, "tutti.node": node.label}
+        ):
+            return await self._run_node[type(node)](node, payload, run)
+
+    def _fits(self, node: Node, run: Run) -> str:
+        """Why `node` no longer fits the request's time or money; "" when it does."""
+        expected = self._expected[id(node)]
+        remaining = run.remaining()
+        if remaining is not None and expected.ms / 1000.0 > remaining:
+            return f"{node.label} expects {expected.ms:g} ms but {remaining * 1000.0:.0f} ms remain"
+        if run.cost_cap is not None and run.cost + expected.usd > run.cost_cap + 1e-12:
+            return (
+                f"{node.label} may cost ${expected.usd:g}, over the cost cap of ${run.cost_cap:g}"
+                f" (spent ${run.cost:g})"
+            )
+        return ""
+
+    def _degrade(self, node: Node, reason: str, run: Run) -> None:
+        """Record that `node` was skipped for a cheaper answer."""
+        run.stages.append(
+            StageRun(stage=node.label, status=StageRun.STATUS_DEGRADED, detail=reason)
+        )
+        run.path.append(f"degraded:{node.label}")
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("tutti.degraded", reason)
 
     # -- stages --------------------------------------------------------------
 
@@ -140,16 +170,33 @@ class Engine:
         **fields: Any,
     ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000.0
-        run.stages.append(
-            StageRun(
-                stage=spec.name,
-                status=status,
-                latency_ms=latency_ms,
-                budget_ms=spec.budget_ms,
-                over_budget=bool(spec.budget_ms) and latency_ms > spec.budget_ms,
-                **fields,
-            )
+        record = StageRun(
+            stage=spec.name,
+            status=status,
+            latency_ms=latency_ms,
+            budget_ms=spec.budget_ms,
+            over_budget=bool(spec.budget_ms) and latency_ms > spec.budget_ms,
+            **fields,
         )
+        run.stages.append(record)
+        labels = {"tutti.stage": spec.name, "tutti.status": StageRun.Status.Name(status)}
+        self.instruments.stage_duration.record(latency_ms, labels)
+        if record.cost_usd:
+            self.instruments.stage_cost.add(record.cost_usd, {"tutti.stage": spec.name})
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "tutti.stage": spec.name,
+                    "tutti.budget_ms": spec.budget_ms,
+                    "tutti.elapsed_ms": latency_ms,
+                    "tutti.over_budget": record.over_budget,
+                    "tutti.cost_usd": record.cost_usd,
+                    "tutti.cache_hit": record.cache_hit,
+                    "gen_ai.request.model": record.model,
+                    "tutti.status": StageRun.Status.Name(status),
+                }
+            )
 
     def _timeout(self, spec: StageSpec, run: Run) -> float | None:
         remaining = run.remaining()
@@ -261,17 +308,29 @@ class Engine:
         return result.decoded
 
     async def _route(self, node: RouteNode, payload: any_pb2.Any, run: Run) -> Result:
-        decision = self._decoded(await self._stage(node.by, payload, run), node.by.output_type)
+        decision = self._decoded(await self._node(node.by, payload, run), node.by.output_type)
         assert isinstance(decision, payloads_pb2.Classification)
+        target = node.case(decision.label)
         for escalation in node.escalations:
             if decision.confidence < escalation.below:
+                reason = self._fits(escalation.to, run)
+                if reason:
+                    self._degrade(escalation.to, reason, run)
+                    break
                 run.path.append(
                     f"{node.label}={decision.label}@{decision.confidence:.2f}"
                     f"<{escalation.below:g}->escalate:{escalation.to.label}"
                 )
-                return await self._node(escalation.to, payload, run)
-        target = node.case(decision.label)
-        run.path.append(f"{node.label}={decision.label}->{target.label}")
+                target = escalation.to
+                break
+        else:
+            run.path.append(f"{node.label}={decision.label}->{target.label}")
+        self.instruments.route_cases.add(
+            1, {"tutti.node": node.label, "tutti.route.case": target.label}
+        )
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("tutti.route.case", target.label)
         return await self._node(target, payload, run)
 
     def confidence(self, result: Result, type_name: str, path: str) -> float:
@@ -282,7 +341,13 @@ class Engine:
 
     async def _cascade(self, node: CascadeNode, payload: any_pb2.Any, run: Run) -> Result:
         last = len(node.steps) - 1
+        answer: Result | None = None  # the best answer so far, kept if the next step cannot fit
         for index, step in enumerate(node.steps):
+            if answer is not None:
+                reason = self._fits(step, run)
+                if reason:
+                    self._degrade(step, reason, run)
+                    return answer
             if index == last:
                 run.path.append(f"cascade->{step.label}")
                 return await self._node(step, payload, run)
@@ -296,6 +361,7 @@ class Engine:
                 run.path.append(f"cascade->{step.label}@{confidence:.2f}")
                 return result
             run.path.append(f"cascade:{step.label}@{confidence:.2f}<{node.below:g}")
+            answer = result
         raise AssertionError("unreachable: the last cascade step returns or raises")
 
     async def _escalate(self, node: EscalateNode, payload: any_pb2.Any, run: Run) -> Result:
@@ -303,6 +369,10 @@ class Engine:
         confidence = self.confidence(result, node.output_type, node.field)
         for tier in node.tiers:
             if confidence < tier.below:
+                reason = self._fits(tier.to, run)
+                if reason:
+                    self._degrade(tier.to, reason, run)
+                    return result
                 run.path.append(f"escalate@{confidence:.2f}<{tier.below:g}->{tier.to.label}")
                 return await self._node(tier.to, payload, run)
         return result

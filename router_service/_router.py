@@ -14,6 +14,7 @@ from grpc import aio
 from router_service._compile import Draft, compile_composition, read_composition
 from router_service._engine import Engine, Run
 from router_service._plan import Composition
+from router_service._profile import StageProfile
 from tutti.channels import ChannelPool
 from tutti.config import Price
 from tutti.errors import NotFoundError
@@ -33,7 +34,7 @@ class Described:
 
     input_type: str
     output_type: str
-    price: Price
+    profile: StageProfile
 
 
 async def describe_stages(
@@ -65,7 +66,12 @@ async def describe_stages(
         price = Price(
             card.per_call_usd, card.per_1k_input_tokens_usd, card.per_1k_output_tokens_usd
         )
-        return name, Described(response.input_type, response.output_type, price)
+        profile = StageProfile(
+            price=price,
+            expected_ms=response.model_card.expected_latency_ms,
+            version=response.model_card.version,
+        )
+        return name, Described(response.input_type, response.output_type, profile)
 
     pending = [
         one(name, spec.endpoint)
@@ -118,8 +124,8 @@ class Router:
             )
             for warning in composition.warnings:
                 log.warning("%s", warning)
-            prices = {name: d.price for name, d in described.items()}
-            engines[composition.name] = Engine(composition, channels, types, prices)
+            cards = {name: d.profile for name, d in described.items()}
+            engines[composition.name] = Engine(composition, channels, types, cards)
         return cls(engines, types, channels)
 
     def composition(self, name: str) -> Engine:

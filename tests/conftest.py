@@ -111,3 +111,24 @@ async def mesh(
     yield make
     for created in started:
         await created.close()
+
+
+_SPANS = None
+
+
+@pytest.fixture
+def spans() -> Any:
+    """Spans finished in this process, from an in-memory exporter installed once as the global provider."""
+    global _SPANS
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    if _SPANS is None:
+        _SPANS = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        trace.set_tracer_provider(provider)
+    _SPANS.clear()
+    return _SPANS
