@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--timeout", type=float, default=30.0, help="deadline in seconds (default: %(default)s)"
     )
+    route.add_argument(
+        "--budgets",
+        action="store_true",
+        help="also print each stage's latency budget against its elapsed time",
+    )
 
     recommend = commands.add_parser(
         "recommend",
@@ -281,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "route":
             from tutti.commands import route
 
-            return asyncio.run(route(args.composition, args.input_json, args.router, args.timeout))
+            return asyncio.run(
+                route(args.composition, args.input_json, args.router, args.timeout, args.budgets)
+            )
         if args.command == "recommend":
             from tutti.recommend import questionnaire
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from tutti.errors import TuttiError
 from tutti.mesh import Mesh
 from tutti.messages import pack
-from tutti.report import Outcome, Report, summarise
+from tutti.report import Outcome, Report, budget_report, summarise
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 
@@ -181,8 +181,13 @@ async def run_single(
         return await _each(tickets, stage, call)
 
 
-async def run_composed(address: str, composition: str, tickets: Sequence[Ticket]) -> list[Outcome]:
-    """Route every ticket through the router."""
+async def run_composed(
+    address: str,
+    composition: str,
+    tickets: Sequence[Ticket],
+    slowest: list[router_pb2.Execution] | None = None,
+) -> list[Outcome]:
+    """Route every ticket through the router; keep the slowest request's execution in `slowest`."""
     async with aio.insecure_channel(address) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
 
@@ -197,6 +202,10 @@ async def run_composed(address: str, composition: str, tickets: Sequence[Ticket]
             resolution = support_pb2.Resolution()
             response.output.Unpack(resolution)
             execution = response.execution
+            if slowest is not None and (
+                not slowest or execution.latency_ms > slowest[0].latency_ms
+            ):
+                slowest[:] = [execution]
             return Outcome(
                 ticket.intent,
                 resolution.triage.intent.label,
@@ -285,7 +294,8 @@ def measure(
     }
     cheap = asyncio.run(run_single(mesh.endpoints["cheap"], "cheap", prices["cheap"], tickets))
     strong = asyncio.run(run_single(mesh.endpoints["strong"], "strong", prices["strong"], tickets))
-    composed = asyncio.run(run_composed(mesh.router_address, name, tickets))
+    slowest: list[router_pb2.Execution] = []
+    composed = asyncio.run(run_composed(mesh.router_address, name, tickets, slowest))
     report = Report(
         dataset=DATASET,
         n_tickets=len(tickets),
@@ -296,6 +306,8 @@ def measure(
             summarise(name, "composed", composed),
         ],
     )
+    if slowest:
+        report.slowest_request = budget_report(slowest[0])
     report.specialists = asyncio.run(_specialists_vs_cheap(mesh, tickets, departments, cheap))
     if sweep:
         with tempfile.TemporaryDirectory() as tmp:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sklearn.metrics import f1_score
 
-__all__ = ["Outcome", "Report", "SystemResult", "summarise"]
+__all__ = ["Outcome", "Report", "SystemResult", "budget_report", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class Report:
     systems: list[SystemResult]
     sweep: list[SystemResult] = field(default_factory=list)
     specialists: list[dict[str, Any]] = field(default_factory=list)
+    # The latency budget report of the composition's slowest request.
+    slowest_request: str = ""
 
     def system(self, name: str) -> SystemResult:
         return next(s for s in self.systems if s.name == name)
@@ -163,6 +165,8 @@ class Report:
                     f"{s.escalated_share:>9.1%} {_fmt(self.pgr(s)):>7}"
                 )
             rows.append(f"APGR over the sweep: {_fmt(self.apgr())}")
+        if self.slowest_request:
+            rows += ["", "the slowest request through the composition:", self.slowest_request]
         if self.specialists:
             rows.append("")
             rows.append(
@@ -269,3 +273,29 @@ class Report:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
+
+
+def budget_report(execution: Any) -> str:
+    """Each stage's latency budget against its elapsed time, the slowest stage, the ones over budget.
+
+    `execution` is a tutti.v1.Execution.
+    """
+    stages = list(execution.stages)
+    lines = [
+        f"latency budget report: {execution.composition}, {execution.latency_ms:.2f} ms in all"
+    ]
+    lines.append(f"  {'stage':<20} {'budget ms':>9} {'elapsed ms':>10}  status")
+    for run in stages:
+        budget = f"{run.budget_ms:g}" if run.budget_ms else "-"
+        flag = "OVER BUDGET" if run.over_budget else ""
+        status = type(run).Status.Name(run.status).removeprefix("STATUS_")
+        lines.append(
+            f"  {run.stage:<20} {budget:>9} {run.latency_ms:>10.2f}  {status} {flag}".rstrip()
+        )
+    timed = [run for run in stages if run.latency_ms]
+    if timed:
+        slowest = max(timed, key=lambda run: run.latency_ms)
+        lines.append(f"  slowest stage: {slowest.stage} ({slowest.latency_ms:.2f} ms)")
+    over = [run.stage for run in stages if run.over_budget]
+    lines.append(f"  over budget: {', '.join(over) if over else 'none'}")
+    return "\n".join(lines)
