@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install redis-server clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP)
+test: $(STAMP) redis-server
 	$(BIN)/python -m pytest
+
+# The stage-cache tests start real redis-server processes of their own.
+redis-server:
+	command -v redis-server >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 
 clean:
 	rm -rf $(VENV) tutti-report .pytest_cache

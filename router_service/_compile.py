@@ -6,7 +6,7 @@ import difflib
 import importlib
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -23,7 +23,15 @@ from router_service._plan import (
     SplitNode,
     StageNode,
 )
-from router_service._spec import Budget, Reporter, StageSpec, parse_budget, parse_stage
+from router_service._spec import (
+    Budget,
+    CacheBackend,
+    Reporter,
+    StageSpec,
+    parse_budget,
+    parse_cache_backend,
+    parse_stage,
+)
 from tutti.config import read_number, unknown_keys
 from tutti.errors import CompositionError, ConfigError, Problem
 from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
@@ -43,6 +51,7 @@ TOP_KEYS = (
     "flow",
     "flows",
     "imports",
+    "cache",
 )
 NODE_KINDS = ("stage", "sequence", "route", "cascade", "escalate", "fanout", "split")
 STRATEGIES = {
@@ -69,6 +78,7 @@ class Draft:
     stages: Mapping[str, StageSpec]
     document: LocatedMap
     problems: tuple[Problem, ...]
+    cache: CacheBackend = field(default_factory=CacheBackend)
 
 
 def read_composition(path: str | Path, text: str | None = None) -> Draft:
@@ -118,6 +128,7 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
         budget=parse_budget(document.get("budget"), document.line_of("budget"), reporter),
         stages=stages,
         document=document,
+        cache=parse_cache_backend(document.get("cache"), document.line_of("cache"), reporter),
         problems=tuple(reporter.problems),
     )
 
@@ -273,6 +284,7 @@ class _Compiler:
             stages=MappingProxyType(dict(self.draft.stages)),
             flow=flow,
             warnings=tuple(warnings),
+            cache=self.draft.cache,
         )
 
     def node(self, raw: Any, line: int) -> Node | None:

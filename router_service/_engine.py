@@ -15,6 +15,7 @@ from google.protobuf import any_pb2, message
 from grpc import aio
 from opentelemetry import trace
 
+from router_service._cache import StageCaches, cache_key
 from router_service._plan import (
     CascadeNode,
     Composition,
@@ -61,6 +62,7 @@ class Run:
 
     deadline: float | None  # time.monotonic() value
     cost_cap: float | None
+    no_cache: bool = False
     stages: list[router_pb2.StageRun] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     cost: float = 0.0
@@ -84,8 +86,10 @@ class Engine:
         types: MessageTypes,
         described: Mapping[str, StageProfile] | None = None,
         rng: random.Random | None = None,
+        caches: StageCaches | None = None,
     ) -> None:
         self.composition = composition
+        self.caches = caches
         self.types = types
         self.rng = rng or random.Random()
         self.profiles = profiles(composition, described)
@@ -265,6 +269,27 @@ class Engine:
 
     async def _stage(self, node: StageNode, payload: any_pb2.Any, run: Run) -> Result:
         spec = node.stage
+        key = ""
+        if self.caches is not None and spec.name in self.caches and not run.no_cache:
+            version = self.profiles[spec.name].version
+            key = cache_key(spec.name, version, payload.type_url, payload.value)
+            started = time.perf_counter()
+            cached = await self.caches.get(spec.name, key)
+            if cached is not None:
+                self.instruments.cache_hits.add(1, {"tutti.stage": spec.name})
+                hit = stage_pb2.InvokeResponse.FromString(cached)
+                # Only validated outputs are stored, and a hit costs nothing.
+                self._record(
+                    run,
+                    spec,
+                    started,
+                    StageRun.STATUS_OK,
+                    model=hit.model.name,
+                    model_version=hit.model.version,
+                    cache_hit=True,
+                )
+                return Result(hit.output)
+            self.instruments.cache_misses.add(1, {"tutti.stage": spec.name})
         timeout = self._timeout(spec, run)
         started = time.perf_counter()
         try:
@@ -292,6 +317,9 @@ class Engine:
             spec, node.output_type, response.output, run, started, **fields
         )
         self._record(run, spec, started, StageRun.STATUS_OK, **fields)
+        if key and self.caches is not None:
+            # Errors never get here: only a valid answer is cached.
+            await self.caches.put(spec.name, key, response.SerializeToString())
         return Result(response.output, decoded)
 
     # -- flow ----------------------------------------------------------------

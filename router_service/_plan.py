@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from router_service._spec import Budget, StageSpec
+from router_service._spec import Budget, CacheBackend, StageSpec
 from tutti.v1 import merger_pb2
 
 __all__ = [
@@ -144,3 +144,4 @@ class Composition:
     stages: Mapping[str, StageSpec]
     flow: Node
     warnings: tuple[str, ...] = ()
+    cache: CacheBackend = field(default_factory=CacheBackend)

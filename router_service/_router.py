@@ -11,13 +11,14 @@ from pathlib import Path
 
 from grpc import aio
 
+from router_service._cache import build_caches
 from router_service._compile import Draft, compile_composition, read_composition
 from router_service._engine import Engine, Run
 from router_service._plan import Composition
 from router_service._profile import StageProfile
 from tutti.channels import ChannelPool
 from tutti.config import Price
-from tutti.errors import NotFoundError
+from tutti.errors import NotFoundError, TuttiError
 from tutti.messages import MessageTypes, validate_input
 from tutti.v1 import router_pb2, stage_pb2
 
@@ -125,7 +126,17 @@ class Router:
             for warning in composition.warnings:
                 log.warning("%s", warning)
             cards = {name: d.profile for name, d in described.items()}
-            engines[composition.name] = Engine(composition, channels, types, cards)
+            policies = {
+                name: (spec.cache.ttl_s, spec.cache.max_entries)
+                for name, spec in composition.stages.items()
+                if spec.cache is not None
+            }
+            caches = (
+                build_caches(policies, composition.cache.backend, composition.cache.url or None)
+                if policies
+                else None
+            )
+            engines[composition.name] = Engine(composition, channels, types, cards, caches=caches)
         return cls(engines, types, channels)
 
     def composition(self, name: str) -> Engine:
@@ -146,8 +157,15 @@ class Router:
         run = Run(
             deadline=_deadline(composition, time_remaining),
             cost_cap=_cost_cap(composition, request.options),
+            no_cache=request.options.no_cache,
         )
-        result = await engine.run(request.input, run)
+        try:
+            result = await engine.run(request.input, run)
+        except TuttiError as exc:
+            engine.instruments.errors.add(
+                1, {"tutti.composition": composition.name, "rpc.grpc.status_code": exc.code.name}
+            )
+            raise
         execution = router_pb2.Execution(
             stages=run.stages,
             path=run.path,
@@ -175,6 +193,9 @@ class Router:
         return response
 
     async def close(self) -> None:
+        for engine in self.engines.values():
+            if engine.caches is not None:
+                await engine.caches.close()
         await self.channels.close()
 
 

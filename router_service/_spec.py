@@ -10,7 +10,16 @@ from tutti.config import Price, read_number, unknown_keys
 from tutti.errors import Problem
 from tutti.located_yaml import LocatedMap, line_of
 
-__all__ = ["Budget", "CachePolicy", "Reporter", "StageSpec", "parse_budget", "parse_stage"]
+__all__ = [
+    "Budget",
+    "CacheBackend",
+    "CachePolicy",
+    "Reporter",
+    "StageSpec",
+    "parse_budget",
+    "parse_cache_backend",
+    "parse_stage",
+]
 
 STAGE_KEYS = (
     "endpoint",
@@ -39,6 +48,14 @@ class Budget:
 class CachePolicy:
     ttl_s: float = 300.0
     max_entries: int = 10_000
+
+
+@dataclass(frozen=True)
+class CacheBackend:
+    """Where stage results are cached: in this process, or in a Redis shared by replicas."""
+
+    backend: str = "memory"
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,3 +183,25 @@ def parse_budget(data: Any, line: int, reporter: Reporter) -> Budget:
         latency_ms=read_number(data, "latency_ms", report, minimum=0.0, exclusive=True),
         cost_usd=read_number(data, "cost_usd", report, minimum=0.0),
     )
+
+
+def parse_cache_backend(data: Any, line: int, reporter: Reporter) -> CacheBackend:
+    if data is None:
+        return CacheBackend()
+    if not isinstance(data, Mapping):
+        reporter.add(line, "'cache' must be a mapping such as {backend: redis, url: redis://...}")
+        return CacheBackend()
+    report = reporter.at(data)
+    for key in unknown_keys(data, ("backend", "url")):
+        report(key, f"unknown cache key '{key}' (allowed: backend, url)")
+    backend = data.get("backend", "memory")
+    if backend not in ("memory", "redis"):
+        report("backend", f"cache backend must be memory or redis, not {backend!r}")
+        return CacheBackend()
+    url = data.get("url", "")
+    if backend == "redis" and not (
+        isinstance(url, str) and url.startswith(("redis://", "rediss://", "unix://"))
+    ):
+        report("url", "a redis cache needs 'url' such as redis://127.0.0.1:6379/0")
+        return CacheBackend()
+    return CacheBackend(backend=str(backend), url=str(url))
