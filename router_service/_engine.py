@@ -299,6 +299,15 @@ class Engine:
         except aio.AioRpcError as exc:
             raise self._failed(spec, run, started, exc) from None
         usage = response.usage
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(
+                {
+                    "gen_ai.usage.input_tokens": usage.input_tokens,
+                    "gen_ai.usage.output_tokens": usage.output_tokens,
+                    "gen_ai.response.model": response.model.name,
+                }
+            )
         price = self._prices[spec.name]
         cost = (
             price.cost_usd(usage.input_tokens, usage.output_tokens)
