@@ -5,6 +5,7 @@ from __future__ import annotations
 from grpc import aio
 
 from tutti.server import DEFAULT_MAX_MESSAGE_BYTES
+from tutti.telemetry import client_interceptors
 
 __all__ = ["ChannelPool"]
 
@@ -27,7 +28,11 @@ class ChannelPool:
     def get(self, target: str) -> aio.Channel:
         channel = self._channels.get(target)
         if channel is None:
-            channel = aio.insecure_channel(target, options=self._options)
+            # Each call gets a client span whose context travels in the metadata,
+            # so the callee's server span joins the caller's trace.
+            channel = aio.insecure_channel(
+                target, options=self._options, interceptors=client_interceptors()
+            )
             self._channels[target] = channel
         return channel
 

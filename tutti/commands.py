@@ -18,7 +18,7 @@ from tutti.errors import ConfigError, Problem, TuttiError
 from tutti.mesh import Mesh, ready_line, stage_config
 from tutti.messages import MessageTypes, pack
 from tutti.server import Server, ServerOptions, Service, serve_until_signal
-from tutti.telemetry import setup_tracing, shutdown_tracing
+from tutti.telemetry import setup_telemetry
 from tutti.v1 import router_pb2, router_pb2_grpc
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ async def _serve(
     port: int,
     grace: float,
 ) -> None:
-    provider = setup_tracing(f"tutti-{kind}")
+    telemetry = setup_telemetry(f"tutti-{kind}")
     if kind == "router":
         import router_service
 
@@ -91,7 +91,8 @@ async def _serve(
     try:
         await serve_until_signal(server, on_ready=ready)
     finally:
-        shutdown_tracing(provider)
+        # Last, after the drain and the outbound channels: the final spans get out.
+        telemetry.shutdown()
 
 
 # -- check ---------------------------------------------------------------------
@@ -182,7 +183,9 @@ def _router_stub(channel: aio.Channel) -> _RouterStub:
     return router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
-async def route(composition: str, input_json: str, router: str, timeout: float) -> int:
+async def route(
+    composition: str, input_json: str, router: str, timeout: float, budgets: bool = False
+) -> int:
     name = composition
     if composition.endswith((".yaml", ".yml")) and Path(composition).is_file():
         from router_service import read_composition
@@ -219,6 +222,10 @@ async def route(composition: str, input_json: str, router: str, timeout: float) 
                 indent=2,
             )
         )
+        if budgets:
+            from tutti.report import budget_report
+
+            print(budget_report(response.execution))
     return 0
 
 

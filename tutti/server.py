@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from tutti.interceptor import ErrorInterceptor
+from tutti.telemetry import server_interceptors
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "serve_until_signal"]
 
@@ -63,7 +64,11 @@ class Server:
             # silently share its calls. A port in use must be an error instead.
             ("grpc.so_reuseport", 0),
         ]
-        self._server = aio.server(interceptors=[*extra, ErrorInterceptor()], options=message_limits)
+        # grpc.aio runs interceptors first to last, each wrapping the rest: the
+        # server span, first, encloses the error mapping and records the status
+        # the client finally gets.
+        interceptors = [*server_interceptors(), *extra, ErrorInterceptor()]
+        self._server = aio.server(interceptors=interceptors, options=message_limits)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         for service in self.services:
@@ -93,7 +98,11 @@ class Server:
         return self.port
 
     async def stop(self, grace_s: float | None = None) -> None:
-        """Drain in a fixed order: NOT_SERVING, stop accepting and finish in-flight, close outbound."""
+        """Drain in a fixed order: NOT_SERVING, stop accepting and finish in-flight, close outbound.
+
+        Telemetry is shut down after this by whoever set it up, so that the
+        spans of the drained calls are still exported.
+        """
         if self._stopped:
             return
         self._stopped = True

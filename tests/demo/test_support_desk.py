@@ -20,7 +20,10 @@ from tutti.report import Report
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 
-# Small models train in seconds; the full run is `tutti demo`.
+# Small models train in seconds; the full run is `tutti demo`. Training and starting
+# twelve services takes a while on two busy cores, hence the longer timeout.
+pytestmark = pytest.mark.timeout(600)
+
 PER_LABEL = 20
 FANOUT_BELOW, STRONG_BELOW = 0.5, 0.7
 
