@@ -106,11 +106,7 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     if not isinstance(name, str):
         report("composition", "'composition' must be a name")
         name = ""
-    for module in document.get("imports") or ():
-        try:
-            importlib.import_module(str(module))
-        except ImportError as exc:
-            report("imports", f"cannot import '{module}' for its message types: {exc}")
+    _import_modules(document, reporter)
     stages: dict[str, StageSpec] = {}
     raw_stages = document.get("stages") or {}
     if isinstance(raw_stages, LocatedMap):
@@ -131,6 +127,29 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
         cache=parse_cache_backend(document.get("cache"), document.line_of("cache"), reporter),
         problems=tuple(reporter.problems),
     )
+
+
+def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
+    """Import the modules named in `imports`, so that their message types are known."""
+    modules = document.get("imports")
+    if modules is None:
+        return
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        # A bare string would otherwise be imported one character at a time.
+        reporter.add(
+            document.line_of("imports"),
+            "'imports' must be a list of module names such as [acme.v1.orders_pb2]",
+        )
+        return
+    for index, module in enumerate(modules):
+        line = modules.line_of(index) if isinstance(modules, LocatedList) else document.line
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # a module's own code may raise anything while it loads
+            reporter.add(
+                line,
+                f"cannot import '{module}' for its message types: {type(exc).__name__}: {exc}",
+            )
 
 
 def compile_composition(
@@ -162,6 +181,8 @@ class _Compiler:
         self.compiled_flows: dict[str, Node | None] = {}
         self.flow_stack: list[str] = []
         self.used: set[str] = set()
+        # ids of the mappings and lists being compiled, to catch a YAML anchor inside itself.
+        self.visiting: set[int] = set()
 
     def error(self, line: int, message: str, stage: str = "") -> None:
         self.reporter.add(line, message, stage)
@@ -289,6 +310,18 @@ class _Compiler:
 
     def node(self, raw: Any, line: int) -> Node | None:
         line = line_of(raw, line)
+        if not isinstance(raw, Mapping | list):
+            return self.node_of(raw, line)
+        if id(raw) in self.visiting:
+            self.error(line, "flow node refers to itself (YAML anchor cycle)")
+            return None
+        self.visiting.add(id(raw))
+        try:
+            return self.node_of(raw, line)
+        finally:
+            self.visiting.discard(id(raw))
+
+    def node_of(self, raw: Any, line: int) -> Node | None:
         if isinstance(raw, str):
             return self.reference(raw, line)
         if not isinstance(raw, Mapping) or len(raw) != 1:
@@ -523,6 +556,14 @@ class _Compiler:
             if found is None or found.message_type is None:
                 self.error(
                     line, f"{what} 'field': {descriptor.full_name} has no message field '{part}'"
+                )
+                return
+            if found.is_repeated:  # map fields are repeated too
+                kind = "map" if found.message_type.GetOptions().map_entry else "repeated"
+                self.error(
+                    line,
+                    f"{what} 'field': '{part}' of {descriptor.full_name} is a {kind} field;"
+                    " confidence is read from a single message",
                 )
                 return
             descriptor = found.message_type

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,6 +39,7 @@ from tutti.errors import (
     StageCallError,
     StageDeadlineError,
     StageError,
+    TuttiError,
 )
 from tutti.messages import MessageTypes, type_name_of, validate_output
 from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
@@ -45,7 +47,16 @@ from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
 __all__ = ["Engine", "Run"]
 
 StageRun = router_pb2.StageRun
-_DEADLINE_CODES = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED)
+# Stage statuses a client may see as they are; any other becomes UNAVAILABLE.
+_PASSED_THROUGH = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.INTERNAL,
+    }
+)
+log = logging.getLogger("tutti.router")
 
 
 @dataclass
@@ -90,6 +101,7 @@ class Engine:
     ) -> None:
         self.composition = composition
         self.caches = caches
+        self._writes: set[asyncio.Future[None]] = set()
         self.types = types
         self.rng = rng or random.Random()
         self.profiles = profiles(composition, described)
@@ -228,12 +240,22 @@ class Engine:
         self, spec: StageSpec, run: Run, started: float, exc: aio.AioRpcError
     ) -> StageError:
         code = exc.code()
-        details = exc.details() or code.name
-        if code in _DEADLINE_CODES:
+        # A stage's own words reach the client only in part: it may not be a Tutti service.
+        details = (exc.details() or code.name)[:200]
+        remaining = run.remaining()
+        out_of_time = remaining is not None and remaining <= 0
+        if code is grpc.StatusCode.DEADLINE_EXCEEDED or (
+            code is grpc.StatusCode.CANCELLED and out_of_time
+        ):
             self._record(run, spec, started, StageRun.STATUS_DEADLINE_EXCEEDED, detail=details)
             return StageDeadlineError(spec.name, f"no answer within the deadline ({details})")
         self._record(run, spec, started, StageRun.STATUS_FAILED, detail=f"{code.name}: {details}")
-        return StageCallError(spec.name, code, details)
+        log.warning("stage '%s' failed: %s: %s", spec.name, code.name, exc.details())
+        # Codes that would mean something else coming from the router become UNAVAILABLE.
+        passed = code if code in _PASSED_THROUGH else grpc.StatusCode.UNAVAILABLE
+        return StageCallError(
+            spec.name, passed, f"{code.name}: {details}" if passed is not code else details
+        )
 
     def _check_output(
         self,
@@ -270,14 +292,19 @@ class Engine:
     async def _stage(self, node: StageNode, payload: any_pb2.Any, run: Run) -> Result:
         spec = node.stage
         key = ""
-        if self.caches is not None and spec.name in self.caches and not run.no_cache:
-            version = self.profiles[spec.name].version
-            key = cache_key(spec.name, version, payload.type_url, payload.value)
+        version = self.profiles[spec.name].version
+        # An unknown model version cannot key a cache: another model's answers could match.
+        if self.caches is not None and spec.name in self.caches and version and not run.no_cache:
+            key = cache_key(
+                f"{self.composition.name}/{spec.name}/{node.output_type}",
+                version,
+                payload.type_url,
+                payload.value,
+            )
             started = time.perf_counter()
-            cached = await self.caches.get(spec.name, key)
-            if cached is not None:
+            hit = self._cached(await self.caches.get(spec.name, key), node.output_type)
+            if hit is not None:
                 self.instruments.cache_hits.add(1, {"tutti.stage": spec.name})
-                hit = stage_pb2.InvokeResponse.FromString(cached)
                 # Only validated outputs are stored, and a hit costs nothing.
                 self._record(
                     run,
@@ -326,10 +353,43 @@ class Engine:
             spec, node.output_type, response.output, run, started, **fields
         )
         self._record(run, spec, started, StageRun.STATUS_OK, **fields)
+        self._check_spent(spec.name, run)
         if key and self.caches is not None:
-            # Errors never get here: only a valid answer is cached.
-            await self.caches.put(spec.name, key, response.SerializeToString())
+            # Errors never get here: only a valid answer is cached. Storing it is not
+            # the caller's wait, so it happens beside the request.
+            self._store(spec.name, key, response.SerializeToString())
         return Result(response.output, decoded)
+
+    def _cached(self, value: bytes | None, output_type: str) -> stage_pb2.InvokeResponse | None:
+        """A cache entry as a response, or None when there is none or it is not of this stage's type."""
+        if value is None:
+            return None
+        try:
+            hit = stage_pb2.InvokeResponse.FromString(value)
+        except message.DecodeError:
+            return None
+        return hit if type_name_of(hit.output) == output_type else None
+
+    def _store(self, stage: str, key: str, value: bytes) -> None:
+        assert self.caches is not None
+        task = asyncio.ensure_future(self.caches.put(stage, key, value))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def close(self) -> None:
+        """Finish the cache writes in flight and close the cache."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        if self.caches is not None:
+            await self.caches.close()
+
+    def _check_spent(self, stage: str, run: Run) -> None:
+        """Fail loudly when a stage's reported usage took the request past its cap."""
+        if run.cost_cap is not None and run.cost > run.cost_cap + 1e-12:
+            raise CostCapError(
+                f"stage '{stage}' took the request to ${run.cost:g}, past its cost cap of"
+                f" ${run.cost_cap:g}"
+            )
 
     # -- flow ----------------------------------------------------------------
 
@@ -339,13 +399,21 @@ class Engine:
             result = await self._node(step, result.payload, run)
         return result
 
-    def _decoded(self, result: Result, type_name: str) -> message.Message:
+    def _decoded(self, result: Result, type_name: str, producer: str) -> message.Message:
+        """The result's message, decoded once; `producer` names the node it came from."""
         if result.decoded is None:
-            result.decoded = self._classes[type_name].FromString(result.payload.value)
+            try:
+                result.decoded = self._classes[type_name].FromString(result.payload.value)
+            except message.DecodeError as exc:
+                raise OutputValidationError(
+                    producer, "@value", f"is not a valid {type_name}"
+                ) from exc
         return result.decoded
 
     async def _route(self, node: RouteNode, payload: any_pb2.Any, run: Run) -> Result:
-        decision = self._decoded(await self._node(node.by, payload, run), node.by.output_type)
+        decision = self._decoded(
+            await self._node(node.by, payload, run), node.by.output_type, node.by.label
+        )
         assert isinstance(decision, payloads_pb2.Classification)
         target = node.case(decision.label)
         for escalation in node.escalations:
@@ -370,8 +438,8 @@ class Engine:
             span.set_attribute("tutti.route.case", target.label)
         return await self._node(target, payload, run)
 
-    def confidence(self, result: Result, type_name: str, path: str) -> float:
-        found: Any = self._decoded(result, type_name)
+    def confidence(self, result: Result, type_name: str, path: str, producer: str) -> float:
+        found: Any = self._decoded(result, type_name, producer)
         for part in path.split(".") if path else ():
             found = getattr(found, part)
         return float(found.confidence)
@@ -393,7 +461,7 @@ class Engine:
             except (OutputValidationError, StageCallError) as exc:
                 run.path.append(f"cascade:{step.label} failed ({exc.code.name})")
                 continue
-            confidence = self.confidence(result, node.output_type, node.field)
+            confidence = self.confidence(result, node.output_type, node.field, step.label)
             if confidence >= node.below:
                 run.path.append(f"cascade->{step.label}@{confidence:.2f}")
                 return result
@@ -403,7 +471,7 @@ class Engine:
 
     async def _escalate(self, node: EscalateNode, payload: any_pb2.Any, run: Run) -> Result:
         result = await self._node(node.source, payload, run)
-        confidence = self.confidence(result, node.output_type, node.field)
+        confidence = self.confidence(result, node.output_type, node.field, node.source.label)
         for tier in node.tiers:
             if confidence < tier.below:
                 reason = self._fits(tier.to, run)
@@ -415,15 +483,26 @@ class Engine:
         return result
 
     async def _fanout(self, node: FanoutNode, payload: any_pb2.Any, run: Run) -> Result:
+        # Branches run at once, so each one's own check cannot see what the others spend.
+        expected = self._expected[id(node)]
+        if run.cost_cap is not None and run.cost + expected.usd > run.cost_cap + 1e-12:
+            raise CostCapError(
+                f"{node.label} may cost ${expected.usd:g}, which would take the request past"
+                f" its cost cap of ${run.cost_cap:g} (spent ${run.cost:g})"
+            )
         tasks = {
             asyncio.ensure_future(self._node(branch, payload, run)): name
             for branch, name in zip(node.branches, node.names)
         }
         answered: dict[str, Result] = {}
         failed: dict[str, BaseException] = {}
+        remaining = run.remaining()
+        if remaining is not None:
+            # Leave the merger its time, so that what arrived can still be merged.
+            remaining = max(0.0, remaining - self.profiles[node.merger.name].expected_ms / 1000.0)
         limits = [
             t
-            for t in (node.budget_ms / 1000.0 if node.budget_ms else None, run.remaining())
+            for t in (node.budget_ms / 1000.0 if node.budget_ms else None, remaining)
             if t is not None
         ]
         end = time.monotonic() + min(limits) if limits else None
@@ -440,8 +519,10 @@ class Engine:
                     exc = task.exception()
                     if exc is None:
                         answered[tasks[task]] = task.result()
-                    else:
+                    elif isinstance(exc, TuttiError):
                         failed[tasks[task]] = exc
+                    else:
+                        raise exc  # a bug, not a branch that failed: let the interceptor log it
         finally:
             for task in pending:
                 task.cancel()
@@ -489,6 +570,7 @@ class Engine:
             cost_usd=cost,
             detail=f"winners: {','.join(response.winners)}",
         )
+        self._check_spent(spec.name, run)
         run.path.append(f"fanout:merged {','.join(n for n, _ in answers)}")
         return Result(response.output, decoded)
 

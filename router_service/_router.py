@@ -18,7 +18,7 @@ from router_service._plan import Composition
 from router_service._profile import StageProfile
 from tutti.channels import ChannelPool
 from tutti.config import Price
-from tutti.errors import NotFoundError, TuttiError
+from tutti.errors import ConfigError, NotFoundError, Problem, TuttiError
 from tutti.messages import MessageTypes, validate_input
 from tutti.v1 import router_pb2, stage_pb2
 
@@ -62,7 +62,14 @@ async def describe_stages(
                 "stage '%s' at %s did not answer Describe: %s", name, endpoint, exc.code().name
             )
             return name, None
-        types.learn(response.descriptors)
+        try:
+            types.learn(response.descriptors)
+        except (KeyError, TypeError, ValueError) as exc:
+            # A stage whose descriptors do not fit: its declared types, if any, still apply.
+            log.warning(
+                "stage '%s' at %s described types that cannot be used: %s", name, endpoint, exc
+            )
+            return name, None
         card = response.model_card.price
         price = Price(
             card.per_call_usd, card.per_1k_input_tokens_usd, card.per_1k_output_tokens_usd
@@ -109,35 +116,53 @@ class Router:
         `endpoints` overrides stage endpoints by stage name (as `tutti up` does).
         """
         channels = channels or ChannelPool()
-        types = MessageTypes()
-        engines: dict[str, Engine] = {}
-        for path in paths:
-            draft = read_composition(path)
-            if endpoints:
-                stages = {
-                    name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
-                    for name, spec in draft.stages.items()
-                }
-                draft = dataclasses.replace(draft, stages=stages)
-            described = await describe_stages(draft, channels, types) if describe else {}
-            composition = compile_composition(
-                draft, {n: (d.input_type, d.output_type) for n, d in described.items()}, types
-            )
-            for warning in composition.warnings:
-                log.warning("%s", warning)
-            cards = {name: d.profile for name, d in described.items()}
-            policies = {
-                name: (spec.cache.ttl_s, spec.cache.max_entries)
-                for name, spec in composition.stages.items()
-                if spec.cache is not None
+        router = cls({}, MessageTypes(), channels)
+        try:
+            for path in paths:
+                engine = await router._load_one(path, endpoints or {}, describe)
+                name = engine.composition.name
+                if name in router.engines:
+                    first = router.engines[name].composition.source
+                    await engine.close()
+                    raise ConfigError(
+                        Problem(
+                            str(path), 1, f"composition '{name}' is already served from {first}"
+                        )
+                    )
+                router.engines[name] = engine
+        except BaseException:
+            await router.close()
+            raise
+        return router
+
+    async def _load_one(
+        self, path: str | Path, endpoints: Mapping[str, str], describe: bool
+    ) -> Engine:
+        draft = read_composition(path)
+        if endpoints:
+            stages = {
+                name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
+                for name, spec in draft.stages.items()
             }
-            caches = (
-                build_caches(policies, composition.cache.backend, composition.cache.url or None)
-                if policies
-                else None
-            )
-            engines[composition.name] = Engine(composition, channels, types, cards, caches=caches)
-        return cls(engines, types, channels)
+            draft = dataclasses.replace(draft, stages=stages)
+        described = await describe_stages(draft, self.channels, self.types) if describe else {}
+        composition = compile_composition(
+            draft, {n: (d.input_type, d.output_type) for n, d in described.items()}, self.types
+        )
+        for warning in composition.warnings:
+            log.warning("%s", warning)
+        cards = {name: d.profile for name, d in described.items()}
+        policies = {
+            name: (spec.cache.ttl_s, spec.cache.max_entries)
+            for name, spec in composition.stages.items()
+            if spec.cache is not None
+        }
+        caches = (
+            build_caches(policies, composition.cache.backend, composition.cache.url or None)
+            if policies
+            else None
+        )
+        return Engine(composition, self.channels, self.types, cards, caches=caches)
 
     def composition(self, name: str) -> Engine:
         engine = self.engines.get(name)
@@ -150,6 +175,7 @@ class Router:
         self, request: router_pb2.RouteRequest, time_remaining: float | None
     ) -> router_pb2.RouteResponse:
         started = time.perf_counter()
+        validate_input(request.options, "options")
         engine = self.composition(request.composition)
         composition = engine.composition
         decoded = self.types.unpack(request.input, composition.input_type, "input")
@@ -194,8 +220,7 @@ class Router:
 
     async def close(self) -> None:
         for engine in self.engines.values():
-            if engine.caches is not None:
-                await engine.caches.close()
+            await engine.close()
         await self.channels.close()
 
 

@@ -40,8 +40,14 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         request_iterator: AsyncIterator[router_pb2.RouteStreamRequest],
         context: aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[router_pb2.RouteStreamResponse]:
-        """Routes each request concurrently (at most 64 at once); a failed one does not end the stream."""
-        results: asyncio.Queue[router_pb2.RouteStreamResponse | None] = asyncio.Queue()
+        """Routes each request concurrently (at most 64 at once); a failed one does not end the stream.
+
+        A request holds its slot until its answer is queued, and the queue is
+        bounded: a client that stops reading stops being read.
+        """
+        results: asyncio.Queue[router_pb2.RouteStreamResponse | None] = asyncio.Queue(
+            maxsize=MAX_STREAM_IN_FLIGHT
+        )
         slots = asyncio.Semaphore(MAX_STREAM_IN_FLIGHT)
         tasks: set[asyncio.Task[None]] = set()
 
@@ -85,3 +91,4 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             reader.cancel()
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(reader, *tasks, return_exceptions=True)

@@ -133,3 +133,59 @@ async def test_spans_carry_budget_elapsed_cost_and_flag_the_stage_over_its_budge
     sequence = by_name["sequence"]
     assert quick.parent.span_id == sequence.context.span_id
     assert sequence.attributes["tutti.composition"] == "t"
+
+
+CAPS = """
+composition: t
+input: tutti.v1.Text
+output: tutti.v1.Classification
+budget: {cost_usd: 0.05}
+stages:
+  a: {endpoint: x, price: {per_call_usd: 0.03}, serve: {backend: python, factory: "tests.stages:fixed_classification", options: {label: a}}}
+  b: {endpoint: x, price: {per_call_usd: 0.03}, serve: {backend: python, factory: "tests.stages:fixed_classification", options: {label: b}}}
+  merger: {endpoint: x, kind: merger}
+flows:
+  both: {fanout: {branches: [a, b], merge: {by: merger, strategy: majority_vote}}}
+flow: both
+"""
+
+
+async def test_a_fanout_whose_branches_together_pass_the_cap_is_refused_before_any_branch_runs(mesh) -> None:
+    m: InLoopMesh = await mesh(CAPS)
+    with pytest.raises(aio.AioRpcError) as caught:
+        await m.stub.Route(text_request("q"))
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "cost cap of $0.05" in caught.value.details()
+    assert m.models["a"].calls == 0 and m.models["b"].calls == 0
+
+
+WORDY = """
+composition: t
+input: tutti.v1.Text
+output: tutti.v1.Text
+budget: {cost_usd: 0.05}
+stages:
+  wordy:
+    endpoint: x
+    price: {per_call_usd: 0.001, per_1k_input_tokens_usd: 100.0}
+    serve: {backend: python, factory: "tests.stages:echo", options: {report_tokens: true}}
+flow: wordy
+"""
+
+
+async def test_token_usage_that_takes_a_request_past_its_cap_fails_instead_of_passing_silently(mesh) -> None:
+    m: InLoopMesh = await mesh(WORDY)
+    with pytest.raises(aio.AioRpcError) as caught:
+        await m.stub.Route(text_request("many words in this request"))
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "stage 'wordy' took the request to" in caught.value.details()
+
+
+async def test_a_cost_cap_that_is_not_a_number_is_an_invalid_argument(mesh) -> None:
+    m: InLoopMesh = await mesh(CAPS)
+    request = text_request("q")
+    request.options.max_cost_usd = float("nan")
+    with pytest.raises(aio.AioRpcError) as caught:
+        await m.stub.Route(request)
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details().startswith("options.max_cost_usd:")
