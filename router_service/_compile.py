@@ -142,10 +142,14 @@ def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
         )
         return
     for index, module in enumerate(modules):
-        line = modules.line_of(index) if isinstance(modules, LocatedList) else document.line
+        line = (
+            modules.line_of(index)
+            if isinstance(modules, LocatedList)
+            else document.line_of("imports")
+        )
         try:
             importlib.import_module(module)
-        except Exception as exc:  # a module's own code may raise anything while it loads
+        except Exception as exc:  # noqa: BLE001 - a module's own code may raise anything
             reporter.add(
                 line,
                 f"cannot import '{module}' for its message types: {type(exc).__name__}: {exc}",

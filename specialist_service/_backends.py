@@ -256,5 +256,9 @@ def _sklearn_backend(config: SpecialistConfig, types: MessageTypes) -> SklearnBa
             name=config.name or path.stem,
             version=config.version or hashlib.sha256(content).hexdigest()[:12],
         )
-    except TypeError as exc:
+    except TypeError as exc:  # not a classifier at all
         raise config.error("model", f"{path}: {exc}") from exc
+    except Exception as exc:  # the warm-up prediction: e.g. a pipeline fitted on numbers, not text
+        raise config.error(
+            "model", f"{path} cannot classify a list of strings: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,12 @@ class SpecialistConfig:
 
         def number(mapping: Mapping[str, object], key: str, path: str) -> float:
             value = mapping.get(key, 0.0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise fail(path, f"must be a number >= 0, not {value!r}")
+            # `.nan < 0` is False, so a NaN or infinite price would otherwise pass.
+            if not math.isfinite(value):
+                raise fail(path, f"must be a finite number, not {value!r}")
+            if value < 0:
                 raise fail(path, f"must be a number >= 0, not {value!r}")
             return float(value)
 

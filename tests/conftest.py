@@ -44,33 +44,38 @@ async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
     servers: dict[str, Server] = {}
     models: dict[str, Any] = {}
     endpoints: dict[str, str] = {}
-    for name, spec in draft.stages.items():
-        if spec.is_merger:
-            service = merger_service.service()
-        elif spec.serve is not None:
-            config = stage_config(path, name)
-            backend = build_backend(config)
-            models[name] = getattr(backend, "model", None)
-            service = Service(
-                name="tutti.v1.StageService",
-                servicer=StageServicer(config, backend),
-                add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
-            )
-        else:
-            continue
-        server = Server([service], ServerOptions(grace_s=1.0))
-        await server.start()
-        servers[name] = server
-        endpoints[name] = server.address
     try:
+        for name, spec in draft.stages.items():
+            if spec.is_merger:
+                service = merger_service.service()
+            elif spec.serve is not None:
+                config = stage_config(path, name)
+                backend = build_backend(config)
+                models[name] = getattr(backend, "model", None)
+                service = Service(
+                    name="tutti.v1.StageService",
+                    servicer=StageServicer(config, backend),
+                    add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+                )
+            else:
+                continue
+            server = Server([service], ServerOptions(grace_s=1.0))
+            await server.start()
+            servers[name] = server
+            endpoints[name] = server.address
         router = await Router.load([path], endpoints, describe=describe)
+        router_server = Server([router_service(router)], ServerOptions(grace_s=1.0))
+        try:
+            await router_server.start()
+        except BaseException:
+            await router.close()  # stopping its server would have closed it
+            raise
+        servers["router"] = router_server
     except BaseException:
-        for server in servers.values():
+        # A stage or the router that fails to start must not leave the ones before it serving.
+        for server in reversed(list(servers.values())):
             await server.stop(0)
         raise
-    router_server = Server([router_service(router)], ServerOptions(grace_s=1.0))
-    await router_server.start()
-    servers["router"] = router_server
     channel = aio.insecure_channel(router_server.address)
     mesh = InLoopMesh(
         router=router,
@@ -126,6 +131,9 @@ def spans() -> Any:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     if _SPANS is None:
+        # OpenTelemetry lets the global provider be set only once per process, so this one
+        # stays for the rest of the session: every later test records spans into it, and
+        # each test that asks for this fixture starts from a cleared exporter.
         _SPANS = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(_SPANS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,10 @@ def read_number(
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         report(key, f"'{key}' must be a number, not {value!r}")
+        return None
+    # YAML reads .nan and .inf as floats; every comparison with NaN is False, so check first.
+    if not math.isfinite(value):
+        report(key, f"'{key}' must be a finite number, not {value!r}")
         return None
     if minimum is not None and (value <= minimum if exclusive else value < minimum):
         bound = "greater than" if exclusive else "at least"

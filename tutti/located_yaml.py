@@ -36,8 +36,19 @@ def line_of(value: Any, default: int = 0) -> int:
     return getattr(value, "line", default) or default
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+
+
+def _not_a_string(key: object) -> str:
+    if isinstance(key, bool):
+        # A route label `yes:` or `off:` arrives as a boolean, which the user never meant.
+        return f"key {key!r} (YAML reads yes/no/on/off as booleans) must be a string: quote it"
+    return f"key {key!r} must be a string"
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds LocatedMap/LocatedList and rejects duplicate keys."""
+    """SafeLoader that builds LocatedMap/LocatedList, rejects duplicate keys and merges `<<`."""
 
     source = "<composition>"
     duplicates: list[Problem]
@@ -49,14 +60,39 @@ class _Loader(yaml.SafeLoader):
         result.line = node.start_mark.line + 1
         result.key_lines = {}
         yield result
-        self.flatten_mapping(node)
+        # Not PyYAML's flatten_mapping: it puts merged pairs before the mapping's own, so an
+        # override would read as a duplicate key and lose to the default it overrides.
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources.extend(self._merge_sources(node, value_node))
+            else:
+                own.append((key_node, value_node))
+        # Earlier sources win over later ones, and the mapping's own keys over every source.
+        for source in sources:
+            base = self.construct_object(source, deep=True)
+            if not isinstance(base, LocatedMap):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"expected a plain mapping for merging, but found {source.tag}",
+                    source.start_mark,
+                )
+            for key, value in list(base.items()):
+                if key not in result:
+                    result[key] = value
+                    result.key_lines[key] = base.line_of(key)
+        seen: set[str] = set()
+        for key_node, value_node in own:
+            if key_node.tag == _VALUE_TAG:  # as flatten_mapping does: `=` is a plain key
+                key_node.tag = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
-                self.duplicates.append(Problem(self.source, line, f"key {key!r} must be a string"))
+                self.duplicates.append(Problem(self.source, line, _not_a_string(key)))
                 key = str(key)
-            if key in result:
+            if key in seen:
                 first = result.key_lines[key]
                 self.duplicates.append(
                     Problem(
@@ -64,8 +100,29 @@ class _Loader(yaml.SafeLoader):
                     )
                 )
                 continue
+            seen.add(key)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line
+
+    def _merge_sources(
+        self, node: yaml.MappingNode, value_node: yaml.Node
+    ) -> list[yaml.MappingNode]:
+        """The mappings that `<<: *a` or `<<: [*a, *b]` merges, in order of precedence."""
+        candidates: list[yaml.Node] = (
+            list(value_node.value) if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        )
+        sources = []
+        for candidate in candidates:
+            if not isinstance(candidate, yaml.MappingNode):
+                found = "a scalar" if isinstance(candidate, yaml.ScalarNode) else "a list"
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"expected a mapping or list of mappings for merging, but found {found}",
+                    candidate.start_mark,
+                )
+            sources.append(candidate)
+        return sources
 
     def construct_located_list(self, node: yaml.SequenceNode) -> Iterator[LocatedList]:
         result = LocatedList()

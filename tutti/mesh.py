@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import IO, TYPE_CHECKING, Self
 
 from tutti.errors import ConfigError, Problem, TuttiError
 
@@ -22,6 +24,8 @@ __all__ = ["READY_PREFIX", "Mesh", "MeshError", "ready_line", "stage_config"]
 
 READY_PREFIX = "tutti: serving "
 START_TIMEOUT_S = 120.0
+# How long stop() waits for a child's last output to be copied after the child exited.
+OUTPUT_DRAIN_S = 2.0
 
 
 def ready_line(kind: str, address: str) -> str:
@@ -62,6 +66,8 @@ class Child:
     name: str
     process: subprocess.Popen[str]
     address: str = ""
+    # Copies the child's stdout once it is ready; it owns (and closes) the pipe from then on.
+    forwarder: threading.Thread | None = None
 
 
 @dataclass
@@ -141,7 +147,21 @@ class Mesh:
 
         Stopping the stages only after the router has exited means no request
         the router is still finishing meets a stage that already refuses calls.
+        A second Ctrl-C (or SIGTERM) while this runs is held until every child
+        is gone, and raised then.
         """
+        with _interrupts_held():
+            try:
+                self._stop(grace_s)
+            except KeyboardInterrupt:
+                # Only an interrupt already on its way when stop began gets here: the user
+                # insists, so kill what is left rather than leave it running, then let it through.
+                self._kill()
+                raise
+            finally:
+                self.children.clear()
+
+    def _stop(self, grace_s: float) -> None:
         routers = [c for c in self.children if c.name == "router"]
         stages = [c for c in self.children if c.name != "router"]
         for wave in (routers, stages):
@@ -155,9 +175,14 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     child.process.kill()
                     child.process.wait()
-                if child.process.stdout is not None:
-                    child.process.stdout.close()
-        self.children.clear()
+                _release_stdout(child)
+
+    def _kill(self) -> None:
+        for child in self.children:
+            if child.process.poll() is None:
+                child.process.kill()
+            child.process.wait()
+            _release_stdout(child)
 
     def __enter__(self) -> Self:
         return self
@@ -171,7 +196,11 @@ def _spawn(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
-    """Read the child's stdout until its ready line; return the address it bound."""
+    """Read the child's stdout until its ready line; return the address it bound.
+
+    From then on a thread copies the rest of its output, so that a child that
+    keeps printing never blocks on a full pipe.
+    """
     assert child.process.stdout is not None
     selector = selectors.DefaultSelector()
     selector.register(child.process.stdout, selectors.EVENT_READ)
@@ -190,7 +219,67 @@ def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
                     f"'{child.name}' exited with code {code} before serving; see its log above"
                 )
             if line.startswith(READY_PREFIX):
-                return line.rstrip().rsplit(" on ", 1)[1]
+                break
             sys.stdout.write(line)
     finally:
         selector.close()
+    child.forwarder = threading.Thread(
+        target=_forward_output,
+        args=(child.process.stdout,),
+        name=f"tutti-mesh-{child.name}-stdout",
+        daemon=True,
+    )
+    child.forwarder.start()
+    return line.rstrip().rsplit(" on ", 1)[1]
+
+
+def _forward_output(stream: IO[str]) -> None:
+    """Copy a child's output to ours until it exits; discard it once ours is closed."""
+    with stream:
+        forwarding = True
+        for line in stream:
+            if not forwarding:
+                continue
+            try:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            except (OSError, ValueError):  # our stdout is a closed pipe or file
+                forwarding = False
+
+
+def _release_stdout(child: Child) -> None:
+    """Close the stdout pipe of an exited child, or let its forwarder finish copying it."""
+    if child.forwarder is not None:
+        # The child has exited, so the forwarder meets end of file and closes the pipe.
+        child.forwarder.join(timeout=OUTPUT_DRAIN_S)
+    elif child.process.stdout is not None:
+        child.process.stdout.close()
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver the first that came.
+
+    Swapping the handlers, not masking the signals: the kernel hands a Ctrl-C to
+    any thread that does not mask it, such as the output forwarders, and Python
+    then runs the handler on the main thread all the same. Handlers run on the
+    main thread only, so elsewhere there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    # A handler installed outside Python reads as None and could not be put back: leave it.
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) is not None]
+    previous = {sig: signal.signal(sig, hold) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -113,6 +114,8 @@ class Up:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
+                # Its own process group, which its children join: a hard kill reaches them all.
+                start_new_session=True,
             )
         up = cls(process, log)
         # A thread drains stdout for the whole run, so `up` never blocks on a full pipe.
@@ -158,17 +161,26 @@ class Up:
         try:
             code = self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill()
             raise
         finally:
-            if self.reader is not None:
-                self.reader.join(timeout=5.0)
-            assert self.process.stdout is not None
-            self.process.stdout.close()
+            self._close()
         while (line := self._next_line()) is not None:
             self.stdout.append(line)
         return code
+
+    def kill(self) -> None:
+        """SIGKILL `up` and every service it started, which share its process group."""
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self.reader is not None:
+            self.reader.join(timeout=5.0)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
     def _next_line(self) -> str | None:
         try:
@@ -317,12 +329,15 @@ def test_route_to_an_unknown_composition_lists_what_the_router_serves(quickstart
 def test_up_stops_every_service_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     up = Up.start(QUICKSTART, port, tmp_path / "stderr.log")
-    assert up.endpoints["router"] == f"127.0.0.1:{port}"
-    children = child_pids(up.process.pid)
-    if Path("/proc").is_dir():
-        assert len(children) == len(up.endpoints), children  # one process per service
-
-    code = up.stop(signal.SIGTERM)
+    try:
+        assert up.endpoints["router"] == f"127.0.0.1:{port}"
+        children = child_pids(up.process.pid)
+        if Path("/proc").is_dir():
+            assert len(children) == len(up.endpoints), children  # one process per service
+        code = up.stop(signal.SIGTERM)
+    finally:
+        if up.process.poll() is None:  # an assertion failed before the stop
+            up.stop(signal.SIGTERM)
 
     assert code == 0, up.output()
     assert "stopping ..." in up.stdout
@@ -333,6 +348,19 @@ def test_up_stops_every_service_on_sigterm(tmp_path: Path) -> None:
     # `up` waits for its children, so none is left behind, not even as a zombie.
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
     assert "Traceback" not in up.log.read_text()
+
+
+def test_killing_up_hard_takes_every_service_with_it(tmp_path: Path) -> None:
+    """The tests' last resort against a hung `up` must not leave its services serving."""
+    up = Up.start(QUICKSTART, free_port(), tmp_path / "stderr.log")
+    try:
+        assert len(up.endpoints) == 7
+    finally:
+        up.kill()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while still_listening := [a for a in up.endpoints.values() if not refuses_connections(a)]:
+        assert time.monotonic() < deadline, f"still serving after SIGKILL: {still_listening}"
+        time.sleep(0.1)
 
 
 # -- demo ----------------------------------------------------------------------

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+
 import grpc
 import pytest
 from grpc import aio
 
+import tests.conftest
 from router_service import compile_composition, read_composition
 from tests.conftest import InLoopMesh, start_mesh
 from tests.router_service.test_flow_nodes import output_text, text_request
-from tutti.errors import CompositionError
-from tutti.v1 import router_pb2
+from tutti.errors import CompositionError, ConfigError
+from tutti.server import Server
 
 UNDECLARED = """
 composition: t
@@ -49,8 +52,10 @@ async def test_a_stage_over_the_cost_cap_is_refused_naming_the_cap(mesh) -> None
     # a per-request cap above the stage's price cannot raise the composition's own
     request = text_request("x")
     request.options.max_cost_usd = 1.0
-    with pytest.raises(aio.AioRpcError):
+    with pytest.raises(aio.AioRpcError) as caught:
         await m.stub.Route(request)
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "stage 'pricey'" in caught.value.details() and "$0.01" in caught.value.details()
 
 
 async def test_declared_types_that_disagree_with_the_live_stage_stop_the_router_from_loading(
@@ -66,3 +71,24 @@ async def test_declared_types_that_disagree_with_the_live_stage_stop_the_router_
         p.stage == "a" and "live stage says tutti.v1.Text" in p.message
         for p in caught.value.problems
     ), caught.value
+
+
+async def test_a_stage_that_cannot_start_stops_the_stages_started_before_it(
+    write_composition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[Server] = []
+
+    class Recorded(Server):
+        async def start(self) -> int:
+            port = await super().start()
+            started.append(self)
+            return port
+
+    monkeypatch.setattr(tests.conftest, "Server", Recorded)
+    text = UNDECLARED.replace('"tests.stages:suffix", options: {text: "-p"}', '"tests.stages:nope"')
+    with pytest.raises(ConfigError, match="tests.stages has no attribute nope"):
+        await start_mesh(write_composition(text))
+    assert started, "stage 'a' should have been serving before 'pricey' failed"
+    for server in started:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2.0).close()

@@ -59,6 +59,24 @@ def test_negative_price_is_rejected(tmp_path: Path) -> None:
         load_specialist_config(path)
 
 
+@pytest.mark.parametrize(
+    ("yaml", "key", "line"),
+    [
+        ("price: {per_call_usd: .nan}\n", "price.per_call_usd", 4),
+        ("price:\n  per_1k_input_tokens_usd: .inf\n", "price.per_1k_input_tokens_usd", 5),
+        ("expected_latency_ms: .inf\n", "expected_latency_ms", 4),
+    ],
+)
+def test_a_price_or_latency_that_is_not_finite_is_rejected(
+    tmp_path: Path, yaml: str, key: str, line: int
+) -> None:
+    path = write(tmp_path, ECHO + yaml)
+    with pytest.raises(
+        ConfigError, match=rf"specialist\.yaml:{line}: .*{key}: must be a finite number"
+    ):
+        load_specialist_config(path)
+
+
 def test_python_backend_without_factory_names_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, "stage: echo\nbackend: python\n")
     with pytest.raises(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import grpc
@@ -53,9 +54,30 @@ async def test_invoke_returns_the_output_with_usage_and_model(serve: Serve) -> N
     assert (response.model.name, response.model.version) == ("echo", "3")
     assert (response.usage.input_tokens, response.usage.output_tokens) == (5, 5)
     assert response.usage.cost_usd == pytest.approx(0.001 + 5 * 1.0 / 1000 + 5 * 2.0 / 1000)
-    assert response.usage.compute_ms >= 0
     assert not response.usage.cache_hit
     assert served.backend.model.calls == 1  # type: ignore[attr-defined]
+
+
+BURN_MS = 20.0
+
+
+class Busy:
+    """Spends BURN_MS of its thread's CPU time on each prediction, then echoes the text."""
+
+    input_type = output_type = "tutti.v1.Text"
+
+    def predict(self, msg: payloads_pb2.Text) -> payloads_pb2.Text:
+        start = time.thread_time()
+        while time.thread_time() - start < BURN_MS / 1000:
+            pass
+        return msg
+
+
+async def test_compute_ms_is_the_cpu_time_the_model_spent(serve: Serve) -> None:
+    served = await serve(python_config(f"{__name__}:Busy"))
+    response = await served.stub.Invoke(invoke_request(payloads_pb2.Text(text="x")))
+    # A field left unset, or time measured around something else, would read close to 0.
+    assert response.usage.compute_ms >= BURN_MS
 
 
 async def test_describe_returns_types_loadable_descriptors_and_model_card(serve: Serve) -> None:
