@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
@@ -196,48 +196,45 @@ def _spawn(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
-    """Read the child's stdout until its ready line; return the address it bound.
+    """Wait for the child's ready line; return the address it bound.
 
-    From then on a thread copies the rest of its output, so that a child that
-    keeps printing never blocks on a full pipe.
+    A thread reads the child's stdout from the start and copies everything
+    but the ready line to ours, so that a child that prints never blocks on
+    a full pipe, and no line waits in a buffer that a select() cannot see.
     """
     assert child.process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(child.process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise MeshError(f"'{child.name}' did not become ready within {timeout_s:g}s")
-            if not selector.select(timeout=remaining):
-                continue
-            line = child.process.stdout.readline()
-            if not line:
-                code = child.process.wait()
-                raise MeshError(
-                    f"'{child.name}' exited with code {code} before serving; see its log above"
-                )
-            if line.startswith(READY_PREFIX):
-                break
-            sys.stdout.write(line)
-    finally:
-        selector.close()
+    ready: queue.Queue[str | None] = queue.Queue(maxsize=1)
     child.forwarder = threading.Thread(
         target=_forward_output,
-        args=(child.process.stdout,),
+        args=(child.process.stdout, ready),
         name=f"tutti-mesh-{child.name}-stdout",
         daemon=True,
     )
     child.forwarder.start()
+    try:
+        line = ready.get(timeout=timeout_s)
+    except queue.Empty:
+        raise MeshError(f"'{child.name}' did not become ready within {timeout_s:g}s") from None
+    if line is None:
+        code = child.process.wait()
+        raise MeshError(f"'{child.name}' exited with code {code} before serving; see its log above")
     return line.rstrip().rsplit(" on ", 1)[1]
 
 
-def _forward_output(stream: IO[str]) -> None:
-    """Copy a child's output to ours until it exits; discard it once ours is closed."""
+def _forward_output(stream: IO[str], ready: queue.Queue[str | None]) -> None:
+    """Hand the ready line to `ready` and copy the rest to our stdout until the child exits.
+
+    Once our stdout is closed the child's output is discarded. At end of file
+    `ready` gets None if it got nothing else.
+    """
+    announced = False
     with stream:
         forwarding = True
         for line in stream:
+            if not announced and line.startswith(READY_PREFIX):
+                announced = True
+                ready.put(line)
+                continue
             if not forwarding:
                 continue
             try:
@@ -245,6 +242,8 @@ def _forward_output(stream: IO[str]) -> None:
                 sys.stdout.flush()
             except (OSError, ValueError):  # our stdout is a closed pipe or file
                 forwarding = False
+    if not announced:
+        ready.put(None)
 
 
 def _release_stdout(child: Child) -> None:
