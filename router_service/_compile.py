@@ -23,6 +23,7 @@ from router_service._plan import (
     SplitNode,
     StageNode,
 )
+from router_service._profile import StageProfile, expectations
 from router_service._spec import (
     Budget,
     CacheBackend,
@@ -294,7 +295,11 @@ class _Compiler:
         if self.reporter.problems or flow is None:
             raise CompositionError(sorted(self.reporter.problems, key=lambda p: p.line))
         if self.draft.budget.latency_ms is not None:
-            worst = _worst_path_ms(flow)
+            # The slowest path, counting each stage at its budget.
+            budgets = {
+                n: StageProfile(expected_ms=spec.budget_ms) for n, spec in self.draft.stages.items()
+            }
+            worst = expectations(flow, budgets)[id(flow)].ms
             if worst > self.draft.budget.latency_ms:
                 warnings.append(
                     f"{self.draft.source}: stage budgets on the slowest path add up to {worst:g} ms,"
@@ -722,23 +727,3 @@ def _stage_of(node: Node) -> str:
 def _did_you_mean(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _worst_path_ms(node: Node) -> float:
-    """The largest sum of stage budgets along any path through `node`."""
-    if isinstance(node, StageNode):
-        return node.stage.budget_ms
-    if isinstance(node, SequenceNode):
-        return sum(_worst_path_ms(step) for step in node.steps)
-    if isinstance(node, RouteNode):
-        options = [node.default, *(n for _, n in node.cases), *(e.to for e in node.escalations)]
-        return node.by.stage.budget_ms + max(_worst_path_ms(n) for n in options)
-    if isinstance(node, CascadeNode):
-        return sum(_worst_path_ms(step) for step in node.steps)
-    if isinstance(node, EscalateNode):
-        return _worst_path_ms(node.source) + max(_worst_path_ms(t.to) for t in node.tiers)
-    if isinstance(node, FanoutNode):
-        inner = max(_worst_path_ms(b) for b in node.branches)
-        branches = min(inner, node.budget_ms) if node.budget_ms else inner
-        return branches + node.merger.budget_ms
-    return max(_worst_path_ms(b) for b in node.branches)

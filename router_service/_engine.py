@@ -27,6 +27,7 @@ from router_service._plan import (
     SequenceNode,
     SplitNode,
     StageNode,
+    walk,
 )
 from router_service._profile import StageProfile, expectations, profiles
 from router_service._spec import StageSpec
@@ -126,7 +127,7 @@ class Engine:
                 )
         self._classes = {
             name: types.message_class(name)
-            for name in {n.output_type for n in _walk(composition.flow)} | {composition.input_type}
+            for name in {n.output_type for n in walk(composition.flow)} | {composition.input_type}
             if name
         }
         self._run_node: dict[type, Callable[[Any, any_pb2.Any, Run], Awaitable[Result]]] = {
@@ -578,25 +579,3 @@ class Engine:
         branch = node.branches[bisect.bisect_right(node.cumulative, self.rng.random())]
         run.path.append(f"split->{branch.label}")
         return await self._node(branch, payload, run)
-
-
-def _walk(node: Node) -> list[Node]:
-    """Every node in the tree under `node`, itself included."""
-    found: list[Node] = [node]
-    children: tuple[Node, ...] = ()
-    if isinstance(node, SequenceNode | CascadeNode):
-        children = node.steps
-    elif isinstance(node, EscalateNode):
-        children = (node.source, *(t.to for t in node.tiers))
-    elif isinstance(node, RouteNode):
-        children = (
-            node.by,
-            node.default,
-            *(n for _, n in node.cases),
-            *(e.to for e in node.escalations),
-        )
-    elif isinstance(node, FanoutNode | SplitNode):
-        children = node.branches
-    for child in children:
-        found.extend(_walk(child))
-    return found

@@ -19,6 +19,8 @@ __all__ = [
     "SequenceNode",
     "SplitNode",
     "StageNode",
+    "children",
+    "walk",
 ]
 
 
@@ -130,6 +132,32 @@ class SplitNode:
 
 
 Node = StageNode | SequenceNode | RouteNode | CascadeNode | EscalateNode | FanoutNode | SplitNode
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The nodes directly under `node`, in the order they may run."""
+    if isinstance(node, SequenceNode | CascadeNode):
+        return node.steps
+    if isinstance(node, EscalateNode):
+        return (node.source, *(t.to for t in node.tiers))
+    if isinstance(node, RouteNode):
+        return (
+            node.by,
+            node.default,
+            *(n for _, n in node.cases),
+            *(e.to for e in node.escalations),
+        )
+    if isinstance(node, FanoutNode | SplitNode):
+        return node.branches
+    return ()
+
+
+def walk(node: Node) -> list[Node]:
+    """Every node in the tree under `node`, itself included."""
+    found = [node]
+    for child in children(node):
+        found.extend(walk(child))
+    return found
 
 
 @dataclass(frozen=True)
