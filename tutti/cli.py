@@ -260,6 +260,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="learn the department of each text instead of its label (a triage model)",
     )
+    deploy = commands.add_parser(
+        "deploy",
+        help="Kubernetes manifests for a composition",
+        description="Kubernetes manifests over deploy/overlays (see deploy/README.md).",
+    )
+    deploy_commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
+    render = deploy_commands.add_parser(
+        "render",
+        help="write a kustomization with the composition's specialists",
+        description=textwrap.dedent(
+            """\
+            Write into --out a kustomization over deploy/overlays/OVERLAY with a Deployment,
+            a headless Service and a NetworkPolicy for every stage with a `serve:` block, and
+            the router's --endpoint for each; render it with `kubectl kustomize OUT`."""
+        ),
+    )
+    render.add_argument("composition", metavar="COMPOSITION.yaml")
+    render.add_argument(
+        "--overlay", choices=("dev", "prod"), default="dev", help="(default: %(default)s)"
+    )
+    render.add_argument(
+        "--out", metavar="DIR", help="output folder (default: deploy-COMPOSITION-OVERLAY)"
+    )
+    render.add_argument("--namespace", default="tutti", help="(default: %(default)s)")
     return parser
 
 
@@ -307,6 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(
                 None if args.all else args.tickets, args.seed, args.out, args.sweep, args.retrain
             )
+        if args.command == "deploy":
+            from tutti.deploy import render as render_manifests
+
+            out = render_manifests(args.composition, args.overlay, args.out, args.namespace)
+            print(f"wrote {out}; render it with: kubectl kustomize {out}")
+            return 0
         if args.command == "train":
             from tutti.commands import train
 
