@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install redis-server clean
+.PHONY: demo test install redis-server node-client clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP) redis-server
+test: $(STAMP) redis-server node-client
 	$(BIN)/python -m pytest
+
+# The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
+NODE_CLIENT := examples/clients/node
+NODE_STAMP := $(NODE_CLIENT)/node_modules/.installed
+
+$(NODE_STAMP): $(NODE_CLIENT)/package.json $(NODE_CLIENT)/package-lock.json
+	npm ci --prefix $(NODE_CLIENT) --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node-client: $(NODE_STAMP)
 
 # The stage-cache tests start real redis-server processes of their own.
 redis-server:

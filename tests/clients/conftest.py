@@ -1,0 +1,48 @@
+"""The quickstart mesh and the client tools the tests in this folder run for real."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tutti.mesh import Mesh
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart" / "composition.yaml"
+NODE_CLIENT = ROOT / "examples" / "clients" / "node"
+# What every subprocess of these tests may take at most.
+CALL_TIMEOUT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def mesh() -> Iterator[Mesh]:
+    """The quickstart's stages and router, started once per test module on 127.0.0.1."""
+    with Mesh.start(QUICKSTART) as started:
+        assert started.router_address.startswith("127.0.0.1:"), started.router_address
+        yield started
+
+
+@pytest.fixture(scope="module")
+def descriptors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A FileDescriptorSet of every proto with its imports, as the Node client loads them."""
+    path = tmp_path_factory.mktemp("descriptors") / "tutti.binpb"
+    subprocess.run(
+        [sys.executable, str(ROOT / "protos" / "generate.py"), "--image", str(path)],
+        check=True,
+        timeout=CALL_TIMEOUT_S,
+    )
+    return path
+
+
+def require_tool(name: str, how: str) -> str:
+    """The tool's path; a missing tool fails the test (these checks are never skipped)."""
+    # The venv's own bin first: grpcurl comes with the dev dependencies.
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: {how}", pytrace=False)
+    return found
