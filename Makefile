@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install redis-server node-client clean
+.PHONY: demo test install redis-server node-client go-client clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP) redis-server node-client
+test: $(STAMP) redis-server node-client go-client
 	$(BIN)/python -m pytest
 
 # The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
@@ -32,6 +32,16 @@ $(NODE_STAMP): $(NODE_CLIENT)/package.json $(NODE_CLIENT)/package-lock.json
 	touch $(NODE_STAMP)
 
 node-client: $(NODE_STAMP)
+
+# The Go client example, which tests/clients runs for real: built offline, in GOPATH
+# mode, from Debian's Go packages (the Go module proxy is not needed).
+GO_DEBS := golang-go golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler
+
+go-client: $(STAMP)
+	command -v go >/dev/null && command -v protoc >/dev/null && \
+		test -d /usr/share/gocode/src/google.golang.org/grpc || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GO_DEBS))
+	PYTHON=$(CURDIR)/$(BIN)/python examples/clients/go/build.sh
 
 # The stage-cache tests start real redis-server processes of their own.
 redis-server:
