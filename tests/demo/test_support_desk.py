@@ -120,3 +120,38 @@ def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
         assert set(card["labels"]) == set(labels)
     triage = json.loads((folder / "models" / "triage" / "model.json").read_text())
     assert set(triage["labels"]) == set(departments)
+
+
+# The Node and Go clients with a real support ticket, against this desk (clients live in tests/clients).
+from tests.clients.conftest import descriptors  # noqa: E402,F401
+from tests.clients.test_go_client import go_client  # noqa: E402,F401
+from tests.clients.test_node_client import NODE_CLIENT, node  # noqa: E402,F401
+
+
+def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(desk, node, descriptors, go_client) -> None:
+    import subprocess
+
+    mesh, _ = desk
+    ticket = "I still have not received my new card, it has been two weeks"
+    from_node = subprocess.run(
+        [node, str(NODE_CLIENT / "route.js"), "--router", mesh.router_address, "--descriptors", str(descriptors),
+         "--composition", "support-desk", "--input-type", "tutti.support.v1.Ticket",
+         "--json", json.dumps({"text": ticket})],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert from_node.returncode == 0, from_node.stderr
+    answer = json.loads(from_node.stdout)
+    assert answer["output_type"] == "tutti.support.v1.Resolution"
+    assert answer["output"]["reply"] and answer["output"]["triage"]["ticket"]["text"] == ticket
+    assert answer["execution"]["stages"][0]["stage"] == "triage"
+    assert answer["execution"]["stages"][-1]["stage"] == "responder"
+
+    from_go = subprocess.run(
+        [str(go_client), "-router", mesh.router_address, "-composition", "support-desk", "-type", "support", "-text", ticket],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert from_go.returncode == 0, from_go.stderr
+    resolution = json.loads(from_go.stdout)
+    assert resolution["output"]["reply"] == answer["output"]["reply"]
+    assert resolution["output"]["intent"]["label"] == answer["output"]["triage"]["intent"]["label"]
+    assert resolution["execution"]["stages"][-1]["stage"] == "responder"
