@@ -1,0 +1,1 @@
+"""Tutti's overhead benchmark (issue 8): `python -m bench`; see bench/README.md."""
