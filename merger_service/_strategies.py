@@ -11,11 +11,9 @@ from typing import Any
 from google.protobuf import message
 
 from tutti.errors import RequestError
-from tutti.messages import validate_input
+from tutti.messages import CLASSIFICATION, follow_to_classification, validate_input
 
 __all__ = ["CLASSIFICATION", "Merged", "Strategy", "merge"]
-
-CLASSIFICATION = "tutti.v1.Classification"
 
 
 class Strategy(enum.Enum):
@@ -220,15 +218,14 @@ def _check_candidates(candidates: Sequence[tuple[str, message.Message]], field: 
 
 def _classification_path(root: Any, field: str) -> list[str]:
     path = field.split(".") if field else []
-    current = root  # a Descriptor; upb and pure-Python ones type differently
-    for depth, part in enumerate(path):
-        found = current.fields_by_name.get(part)
-        where = ".".join(path[: depth + 1])
-        if found is None:
-            raise RequestError("field", f"{field!r}: {current.full_name} has no field {part!r}")
-        if found.message_type is None or found.is_repeated:
-            raise RequestError("field", f"{field!r}: {where!r} is not a single message field")
-        current = found.message_type
+    if "" in path:
+        raise RequestError("field", f"{field!r} has an empty part")
+    current, index, why = follow_to_classification(root, field)
+    if why == "missing":
+        raise RequestError("field", f"{field!r}: {current.full_name} has no field {path[index]!r}")
+    if why:
+        where = ".".join(path[: index + 1])
+        raise RequestError("field", f"{field!r}: {where!r} is not a single message field")
     if current.full_name != CLASSIFICATION:
         what = repr(field) if field else "is empty, so the candidate itself"
         raise RequestError("field", f"{what} is a {current.full_name}, not a {CLASSIFICATION}")

@@ -36,12 +36,11 @@ from router_service._spec import (
 from tutti.config import read_number, unknown_keys
 from tutti.errors import CompositionError, ConfigError, Problem
 from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
-from tutti.messages import MessageTypes
+from tutti.messages import CLASSIFICATION, MessageTypes, follow_to_classification
 from tutti.v1 import merger_pb2
 
 __all__ = ["CLASSIFICATION", "STRATEGIES", "Draft", "compile_composition", "read_composition"]
 
-CLASSIFICATION = "tutti.v1.Classification"
 TOP_KEYS = (
     "composition",
     "description",
@@ -559,23 +558,22 @@ class _Compiler:
         """The output must be a Classification, or hold one at `field`."""
         if not type_name or not self.types.knows(type_name):
             return
-        descriptor = self.types.message_class(type_name).DESCRIPTOR
-        for part in [p for p in field.split(".") if p]:
-            found = descriptor.fields_by_name.get(part)
-            if found is None or found.message_type is None:
+        descriptor, index, why = follow_to_classification(
+            self.types.message_class(type_name).DESCRIPTOR, field
+        )
+        if why:
+            part = [p for p in field.split(".") if p][index]
+            if why in ("repeated", "map"):
+                self.error(
+                    line,
+                    f"{what} 'field': '{part}' of {descriptor.full_name} is a {why} field;"
+                    " confidence is read from a single message",
+                )
+            else:
                 self.error(
                     line, f"{what} 'field': {descriptor.full_name} has no message field '{part}'"
                 )
-                return
-            if found.is_repeated:  # map fields are repeated too
-                kind = "map" if found.message_type.GetOptions().map_entry else "repeated"
-                self.error(
-                    line,
-                    f"{what} 'field': '{part}' of {descriptor.full_name} is a {kind} field;"
-                    " confidence is read from a single message",
-                )
-                return
-            descriptor = found.message_type
+            return
         if descriptor.full_name != CLASSIFICATION:
             where = f"'{field}' of {type_name}" if field else type_name
             self.error(

@@ -18,9 +18,11 @@ from tutti.v1 import router_pb2 as _router_pb2  # noqa: F401
 from tutti.v1 import stage_pb2 as _stage_pb2  # noqa: F401
 
 __all__ = [
+    "CLASSIFICATION",
     "TYPE_URL_PREFIX",
     "MessageTypes",
     "field_path",
+    "follow_to_classification",
     "pack",
     "type_name_of",
     "validate_input",
@@ -151,6 +153,34 @@ class MessageTypes:
         except message.DecodeError as exc:
             raise PayloadTypeError(field, f"is not a valid {full_name}: {exc}") from exc
         return msg
+
+
+CLASSIFICATION = "tutti.v1.Classification"
+
+
+def follow_to_classification(descriptor: AnyType, field: str) -> tuple[AnyType, int, str]:
+    """Follow the dotted `field` from a message descriptor toward a single sub-message.
+
+    Returns (the descriptor reached, the index of the part that stopped the
+    walk or -1, why it stopped: "" | "missing" | "not a message" | "repeated"
+    | "map"). The caller checks that what it reached is a Classification and
+    words its own error; the compiler and the merger both read paths this way.
+    """
+    current = descriptor
+    for index, part in enumerate(p for p in field.split(".") if p):
+        found = current.fields_by_name.get(part)
+        if found is None:
+            return current, index, "missing"
+        if found.message_type is None:
+            return current, index, "not a message"
+        if found.is_repeated:  # map fields are repeated too
+            return (
+                current,
+                index,
+                "map" if found.message_type.GetOptions().map_entry else "repeated",
+            )
+        current = found.message_type
+    return current, -1, ""
 
 
 def pack(msg: message.Message) -> any_pb2.Any:
