@@ -12,6 +12,7 @@ from typing import Literal
 from tutti.config import Price
 from tutti.errors import ConfigError, Problem
 from tutti.located_yaml import LocatedMap, load_located
+from tutti.messages import CLASSIFICATION
 
 __all__ = [
     "BACKENDS",
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 BACKENDS = ("python", "sklearn")
-CLASSIFICATION = "tutti.v1.Classification"
+
 _TEXT = "tutti.v1.Text"
 
 _KEYS = frozenset(

@@ -28,6 +28,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from tutti.messages import CLASSIFICATION
+
 __all__ = [
     "CATEGORIES",
     "COST",
@@ -87,7 +89,6 @@ CASCADE_BELOW = 0.7
 # A starter with dozens of identical cases helps nobody; the comment says how to add more.
 MAX_CASES = 8
 TEXT = "tutti.v1.Text"
-CLASSIFICATION = "tutti.v1.Classification"
 
 
 @dataclass(frozen=True)
