@@ -71,9 +71,7 @@ async def describe_stages(
             )
             return name, None
         card = response.model_card.price
-        price = Price(
-            card.per_call_usd, card.per_1k_input_tokens_usd, card.per_1k_output_tokens_usd
-        )
+        price = Price.from_proto(card)
         profile = StageProfile(
             price=price,
             expected_ms=response.model_card.expected_latency_ms,

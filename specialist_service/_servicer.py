@@ -36,11 +36,7 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
             model_card=stage_pb2.ModelCard(
                 name=backend.name,
                 version=backend.version,
-                price=stage_pb2.Price(
-                    per_call_usd=config.price.per_call_usd,
-                    per_1k_input_tokens_usd=config.price.per_1k_input_tokens_usd,
-                    per_1k_output_tokens_usd=config.price.per_1k_output_tokens_usd,
-                ),
+                price=config.price.to_proto(),
                 expected_latency_ms=config.expected_latency_ms,
                 description=config.description,
             ),

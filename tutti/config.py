@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tutti.v1 import stage_pb2
+
 __all__ = ["Price", "read_number", "unknown_keys"]
 
 
@@ -23,6 +25,19 @@ class Price:
             self.per_call_usd
             + input_tokens * self.per_1k_input_tokens_usd / 1000.0
             + output_tokens * self.per_1k_output_tokens_usd / 1000.0
+        )
+
+    @classmethod
+    def from_proto(cls, price: stage_pb2.Price) -> Price:
+        return cls(
+            price.per_call_usd, price.per_1k_input_tokens_usd, price.per_1k_output_tokens_usd
+        )
+
+    def to_proto(self) -> stage_pb2.Price:
+        return stage_pb2.Price(
+            per_call_usd=self.per_call_usd,
+            per_1k_input_tokens_usd=self.per_1k_input_tokens_usd,
+            per_1k_output_tokens_usd=self.per_1k_output_tokens_usd,
         )
 
     @classmethod
