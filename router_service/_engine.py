@@ -7,7 +7,7 @@ import bisect
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,11 +43,13 @@ from tutti.errors import (
     TuttiError,
 )
 from tutti.messages import MessageTypes, type_name_of, validate_output
+from tutti.telemetry import tracing_enabled
 from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
 
 __all__ = ["Engine", "Run"]
 
 StageRun = router_pb2.StageRun
+_STATUS_NAMES = {value: name for name, value in StageRun.Status.items()}
 # Stage statuses a client may see as they are; any other becomes UNAVAILABLE.
 _PASSED_THROUGH = frozenset(
     {
@@ -75,7 +77,8 @@ class Run:
     deadline: float | None  # time.monotonic() value
     cost_cap: float | None
     no_cache: bool = False
-    stages: list[router_pb2.StageRun] = field(default_factory=list)
+    # A list, or the repeated field of the Execution the answer will carry (no copy at the end).
+    stages: MutableSequence[router_pb2.StageRun] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     cost: float = 0.0
 
@@ -109,6 +112,11 @@ class Engine:
         self._prices = {name: profile.price for name, profile in self.profiles.items()}
         self._expected = expectations(composition.flow, self.profiles)
         self.instruments = RouterInstruments.create()
+        # Decided once: with no tracer provider, no span is started and no attribute built.
+        self._tracing = tracing_enabled()
+        self._spans: dict[int, tuple[str, dict[str, str]]] = {}
+        self._labels: dict[tuple[str, int], dict[str, str]] = {}
+        self._composition_label = {"tutti.composition": composition.name}
         self._invoke: dict[str, Callable[..., Awaitable[stage_pb2.InvokeResponse]]] = {}
         self._merge: dict[str, Callable[..., Awaitable[merger_pb2.MergeResponse]]] = {}
         for name, spec in composition.stages.items():
@@ -142,15 +150,19 @@ class Engine:
 
     async def run(self, payload: any_pb2.Any, run: Run) -> Result:
         result = await self._node(self.composition.flow, payload, run)
-        self.instruments.request_cost.record(run.cost, {"tutti.composition": self.composition.name})
+        self.instruments.request_cost.record(run.cost, self._composition_label)
         return result
 
     async def _node(self, node: Node, payload: any_pb2.Any, run: Run) -> Result:
-        """Run one flow node inside its own span."""
-        name = f"stage {node.label}" if isinstance(node, StageNode) else node.label
-        with tracer.start_as_current_span(
-            name, attributes={"tutti.composition": self.composition.name, "tutti.node": node.label}
-        ):
+        """Run one flow node, inside its own span when tracing is on."""
+        if not self._tracing:
+            return await self._run_node[type(node)](node, payload, run)
+        span = self._spans.get(id(node))
+        if span is None:
+            name = f"stage {node.label}" if isinstance(node, StageNode) else node.label
+            attributes = {"tutti.composition": self.composition.name, "tutti.node": node.label}
+            span = self._spans[id(node)] = (name, attributes)
+        with tracer.start_as_current_span(span[0], attributes=span[1]):
             return await self._run_node[type(node)](node, payload, run)
 
     def _fits(self, node: Node, run: Run) -> str:
@@ -187,19 +199,25 @@ class Engine:
         **fields: Any,
     ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000.0
+        over_budget = bool(spec.budget_ms) and latency_ms > spec.budget_ms
         record = StageRun(
             stage=spec.name,
             status=status,
             latency_ms=latency_ms,
             budget_ms=spec.budget_ms,
-            over_budget=bool(spec.budget_ms) and latency_ms > spec.budget_ms,
+            over_budget=over_budget,
             **fields,
         )
         run.stages.append(record)
-        labels = {"tutti.stage": spec.name, "tutti.status": StageRun.Status.Name(status)}
+        labels = self._labels.get((spec.name, status))
+        if labels is None:
+            labels = {"tutti.stage": spec.name, "tutti.status": _STATUS_NAMES[status]}
+            self._labels[(spec.name, status)] = labels
         self.instruments.stage_duration.record(latency_ms, labels)
         if record.cost_usd:
             self.instruments.stage_cost.add(record.cost_usd, {"tutti.stage": spec.name})
+        if not self._tracing:
+            return
         span = trace.get_current_span()
         if span.is_recording():
             span.set_attributes(
@@ -207,11 +225,11 @@ class Engine:
                     "tutti.stage": spec.name,
                     "tutti.budget_ms": spec.budget_ms,
                     "tutti.elapsed_ms": latency_ms,
-                    "tutti.over_budget": record.over_budget,
+                    "tutti.over_budget": over_budget,
                     "tutti.cost_usd": record.cost_usd,
                     "tutti.cache_hit": record.cache_hit,
                     "gen_ai.request.model": record.model,
-                    "tutti.status": StageRun.Status.Name(status),
+                    "tutti.status": _STATUS_NAMES[status],
                 }
             )
 
@@ -327,8 +345,8 @@ class Engine:
         except aio.AioRpcError as exc:
             raise self._failed(spec, run, started, exc) from None
         usage = response.usage
-        span = trace.get_current_span()
-        if span.is_recording():
+        span = trace.get_current_span() if self._tracing else None
+        if span is not None and span.is_recording():
             span.set_attributes(
                 {
                     "gen_ai.usage.input_tokens": usage.input_tokens,

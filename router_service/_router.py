@@ -173,15 +173,19 @@ class Router:
         self, request: router_pb2.RouteRequest, time_remaining: float | None
     ) -> router_pb2.RouteResponse:
         started = time.perf_counter()
-        validate_input(request.options, "options")
+        if request.HasField("options"):
+            validate_input(request.options, "options")
         engine = self.composition(request.composition)
         composition = engine.composition
         decoded = self.types.unpack(request.input, composition.input_type, "input")
         validate_input(decoded, "input")
+        response = router_pb2.RouteResponse()
+        execution = response.execution
         run = Run(
             deadline=_deadline(composition, time_remaining),
             cost_cap=_cost_cap(composition, request.options),
             no_cache=request.options.no_cache,
+            stages=execution.stages,  # records go straight into the answer
         )
         try:
             result = await engine.run(request.input, run)
@@ -190,14 +194,12 @@ class Router:
                 1, {"tutti.composition": composition.name, "rpc.grpc.status_code": exc.code.name}
             )
             raise
-        execution = router_pb2.Execution(
-            stages=run.stages,
-            path=run.path,
-            total_cost_usd=run.cost,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-            composition=composition.name,
-        )
-        return router_pb2.RouteResponse(output=result.payload, execution=execution)
+        response.output.CopyFrom(result.payload)
+        execution.path.extend(run.path)
+        execution.total_cost_usd = run.cost
+        execution.latency_ms = (time.perf_counter() - started) * 1000.0
+        execution.composition = composition.name
+        return response
 
     def list(self) -> router_pb2.ListCompositionsResponse:
         response = router_pb2.ListCompositionsResponse()

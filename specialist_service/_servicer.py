@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from grpc import aio
@@ -15,11 +14,9 @@ from tutti.v1 import stage_pb2, stage_pb2_grpc
 
 __all__ = ["StageServicer", "service"]
 
-log = logging.getLogger("specialist_service")
-
 
 class StageServicer(stage_pb2_grpc.StageServiceServicer):
-    """Serves one model; errors are raised and left to tutti's ErrorInterceptor to map."""
+    """Serves one model; errors are raised and left to tutti.interceptor to map."""
 
     def __init__(
         self, config: SpecialistConfig, backend: Backend, types: MessageTypes | None = None
@@ -48,7 +45,6 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
         msg = self._types.unpack(request.input, self._backend.input_type, "input")
         validate_input(msg, "input")
         prediction = await self._backend.predict(msg)
-        log.debug("stage %s answered for %s", self._config.stage, request.stage or "a direct call")
         usage = stage_pb2.Usage(
             input_tokens=prediction.input_tokens,
             output_tokens=prediction.output_tokens,

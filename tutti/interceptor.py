@@ -1,17 +1,19 @@
-"""The one server interceptor that turns exceptions into gRPC statuses."""
+"""The one place that turns exceptions into gRPC statuses for every Tutti service."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from types import SimpleNamespace
+from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc import aio
 
 from tutti.errors import INTERNAL_MESSAGE, TuttiError
 
-__all__ = ["ErrorInterceptor"]
+__all__ = ["guarded"]
 
 log = logging.getLogger("tutti.errors")
 
@@ -54,44 +56,21 @@ def _stream_response(method: str, behavior: _AsyncStreamBehavior) -> Callable[..
     return run
 
 
-class ErrorInterceptor(aio.ServerInterceptor):
-    """Maps TuttiError subclasses to their status code and anything else to INTERNAL.
+def guarded(service_name: str, servicer: object) -> object:
+    """`servicer`'s RPC methods wrapped once, at start-up, in the error mapping.
 
-    The client never sees a traceback; the server log does.
+    TuttiError subclasses become their status code and anything else
+    INTERNAL; the client never sees a traceback, the server log does. Done
+    here rather than in a grpc.aio interceptor, which would run a coroutine
+    chain and build a new handler on every call.
     """
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        # Health and reflection are grpc's own and raise nothing of ours.
-        if handler is None or method.startswith("/grpc."):
-            return handler
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _unary_response(method, handler.unary_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(
-                _unary_response(method, handler.stream_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(
-                _stream_response(method, cast(_AsyncStreamBehavior, handler.unary_stream)),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            _stream_response(method, cast(_AsyncStreamBehavior, handler.stream_stream)),
-            handler.request_deserializer,
-            handler.response_serializer,
-        )
+    service = descriptor_pool.Default().FindServiceByName(service_name)
+    methods: dict[str, Callable[..., Any]] = {}
+    for method in service.methods:
+        behavior = getattr(servicer, method.name)
+        full = f"/{service_name}/{method.name}"
+        if method.server_streaming:
+            methods[method.name] = _stream_response(full, behavior)
+        else:
+            methods[method.name] = _unary_response(full, behavior)
+    return SimpleNamespace(**methods)

@@ -13,7 +13,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from tutti.interceptor import ErrorInterceptor
+from tutti.interceptor import guarded
 from tutti.telemetry import server_interceptors
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "serve_until_signal"]
@@ -64,15 +64,14 @@ class Server:
             # silently share its calls. A port in use must be an error instead.
             ("grpc.so_reuseport", 0),
         ]
-        # grpc.aio runs interceptors first to last, each wrapping the rest: the
-        # server span, first, encloses the error mapping and records the status
-        # the client finally gets.
-        interceptors = [*server_interceptors(), *extra, ErrorInterceptor()]
-        self._server = aio.server(interceptors=interceptors, options=message_limits)
+        # The server span (when tracing is on) encloses the error mapping, which
+        # wraps each servicer method, so it records the status the client gets.
+        interceptors = [*server_interceptors(), *extra]
+        self._server = aio.server(interceptors=interceptors or None, options=message_limits)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         for service in self.services:
-            service.add_to_server(service.servicer, self._server)
+            service.add_to_server(guarded(service.name, service.servicer), self._server)
         reflection.enable_server_reflection(
             [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME],
             self._server,

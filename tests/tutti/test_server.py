@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -23,7 +24,7 @@ from tutti.errors import INTERNAL_MESSAGE, NotFoundError, RequestError, TuttiErr
 from tutti.mesh import READY_PREFIX
 from tutti.messages import pack
 from tutti.server import Server, ServerOptions, Service
-from tutti.v1 import payloads_pb2, stage_pb2, stage_pb2_grpc
+from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_SERVICE = "tutti.v1.StageService"
@@ -221,29 +222,24 @@ async def test_model_exception_is_internal_without_its_text_and_the_server_keeps
     assert checked.status == SERVING
 
 
-class Raiser:
-    """A bare servicer (raw bytes, no proto) whose unary and streaming methods raise `error`."""
+class Raiser(router_pb2_grpc.RouterServiceServicer):
+    """A router whose unary Route raises `error`, and whose RouteStream answers once, then raises it."""
 
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    async def unary(self, request: bytes, context: aio.ServicerContext[bytes, bytes]) -> bytes:
+    async def Route(
+        self, request: router_pb2.RouteRequest, context: aio.ServicerContext[Any, Any]
+    ) -> router_pb2.RouteResponse:
         raise self.error
 
-    async def stream(
-        self, request: bytes, context: aio.ServicerContext[bytes, bytes]
-    ) -> AsyncIterator[bytes]:
-        yield b"first"
+    async def RouteStream(
+        self,
+        request_iterator: AsyncIterator[router_pb2.RouteStreamRequest],
+        context: aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[router_pb2.RouteStreamResponse]:
+        yield router_pb2.RouteStreamResponse(request_id="first")
         raise self.error
-
-    def add_to_server(self, servicer: object, server: aio.Server) -> None:
-        handlers = {
-            "Unary": grpc.unary_unary_rpc_method_handler(self.unary),
-            "Stream": grpc.unary_stream_rpc_method_handler(self.stream),
-        }
-        server.add_generic_rpc_handlers(
-            [grpc.method_handlers_generic_handler("tutti.test.Raiser", handlers)]
-        )
 
 
 @pytest.mark.parametrize(
@@ -262,18 +258,22 @@ async def test_errors_map_to_their_status_on_unary_and_streaming_calls(
     start: Start, error: Exception, code: grpc.StatusCode, details: str
 ) -> None:
     raiser = Raiser(error)
-    running = await start([Service("tutti.test.Raiser", raiser, raiser.add_to_server)])
-    unary = running.channel.unary_unary("/tutti.test.Raiser/Unary")
+    service = Service(
+        "tutti.v1.RouterService", raiser, router_pb2_grpc.add_RouterServiceServicer_to_server
+    )
+    running = await start([service])
+    stub = router_pb2_grpc.RouterServiceStub(running.channel)
     with pytest.raises(aio.AioRpcError) as caught:
-        await unary(b"", timeout=PROMPTLY_S)
+        await stub.Route(router_pb2.RouteRequest(), timeout=PROMPTLY_S)
     assert (caught.value.code(), caught.value.details()) == (code, details)
 
-    stream = running.channel.unary_stream("/tutti.test.Raiser/Stream")
-    received: list[bytes] = []
+    received: list[str] = []
     with pytest.raises(aio.AioRpcError) as caught:
-        async for item in stream(b"", timeout=PROMPTLY_S):
-            received.append(item)
-    assert received == [b"first"]
+        async for item in stub.RouteStream(
+            iter([router_pb2.RouteStreamRequest()]), timeout=PROMPTLY_S
+        ):
+            received.append(item.request_id)
+    assert received == ["first"]
     assert (caught.value.code(), caught.value.details()) == (code, details)
 
 
