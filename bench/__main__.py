@@ -1,8 +1,12 @@
-"""`python -m bench`: Tutti's own overhead next to a hand-written gRPC floor (issue 8).
+"""`python -m bench`: what the Tutti mesh itself costs, side by side with a gRPC floor and Ray Serve.
 
-Three topologies with trivial python stages, each served once by a Tutti mesh
-and once by the floor (bench/floor.py), measured by bench/load.py from this
-process. See bench/README.md for what every figure means.
+Three topologies with trivial stages (route, fan-out of 3 + merge, sequence
+of 5), each served by: Tutti (tracing and validation off), Tutti with
+output validation on, Tutti with tracing exported over OTLP, the floor (a
+hand-written grpc.aio chain, bench/floor.py) and Ray Serve behind its gRPC
+ingress (bench/ray_serve.py, needs the `bench` extra). One load generator
+(bench/load.py) in this process measures them all. See bench/README.md for
+what every figure means.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ DESCRIBE = {
     "sequence": "sequence of 5 stages",
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SYSTEMS = ("tutti", "tutti+validation", "tutti+tracing", "floor", "ray")
 
 _STAGE = '{{endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: {out}, validate: false, serve: {{backend: python, factory: "stages:{factory}"}}}}'
 _HEAD = """composition: bench_{name}
@@ -47,7 +52,12 @@ stages:
 """
 
 
-def composition_text(name: str) -> str:
+def composition_text(name: str, validate: bool = False) -> str:
+    text = _composition_text(name)
+    return text.replace("validate: false", "validate: true") if validate else text
+
+
+def _composition_text(name: str) -> str:
     if name == "route":
         text = _HEAD.format(name=name, out="tutti.v1.Text")
         text += "  echo: " + _STAGE.format(out="tutti.v1.Text", factory="echo") + "\n"
@@ -83,6 +93,26 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
 
 
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it (Ray starts its raylet, GCS and workers under the driver)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -112,7 +142,7 @@ def idle_share(window_s: float = 0.5) -> float:
 class System:
     name: str
     call: Callable[[], Awaitable[object]]
-    pids: dict[str, int]
+    pids: Callable[[], dict[str, int]]  # read before and after each run: Ray's tree may change
     stop: Callable[[], None]
     channel: grpc.aio.Channel
 
@@ -123,18 +153,33 @@ def text_payload() -> bytes:
     return payloads_pb2.Text(text="x" * PAYLOAD_BYTES).SerializeToString()
 
 
-def start_tutti(topology: str, workdir: Path) -> System:
+def start_tutti(topology: str, workdir: Path, variant: str) -> System:
+    """A Tutti mesh; `variant` is "tutti", "tutti+validation" or "tutti+tracing"."""
     from google.protobuf import any_pb2
 
     from tutti.mesh import Mesh
     from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
 
-    folder = workdir / topology
+    folder = workdir / f"{topology}-{variant}"
     folder.mkdir()
     shutil.copy(HERE / "stages.py", folder / "stages.py")
     path = folder / "composition.yaml"
-    path.write_text(composition_text(topology))
-    mesh = Mesh.start(path, env={"OTEL_SDK_DISABLED": "true"})
+    path.write_text(composition_text(topology, validate=variant == "tutti+validation"))
+    sink = None
+    env = {"OTEL_SDK_DISABLED": "true"}
+    if variant == "tutti+tracing":
+        # Every service exports its spans (and metrics) to a sink process that drops them.
+        sink, sink_address = _spawn_floor(["sink"])
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{sink_address}",
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        }
+    try:
+        mesh = Mesh.start(path, env=env)
+    except BaseException:
+        if sink is not None:
+            _stop_procs({"sink": sink})
+        raise
     packed = any_pb2.Any()
     packed.Pack(payloads_pb2.Text(text="x" * PAYLOAD_BYTES))
     request = router_pb2.RouteRequest(composition=f"bench_{topology}", input=packed)
@@ -145,7 +190,13 @@ def start_tutti(topology: str, workdir: Path) -> System:
         return stub.Route(request, timeout=30)
 
     pids = {c.name: c.process.pid for c in mesh.children}
-    return System("tutti", call, pids, mesh.stop, channel)
+
+    def stop() -> None:
+        mesh.stop()
+        if sink is not None:
+            _stop_procs({"sink": sink})
+
+    return System(variant, call, lambda: pids, stop, channel)
 
 
 def _spawn_floor(args: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -189,9 +240,69 @@ def start_floor(topology: str) -> System:
     def call() -> Awaitable[object]:
         return method(payload, timeout=30)
 
-    return System(
-        "floor", call, {k: p.pid for k, p in procs.items()}, lambda: _stop_procs(procs), channel
+    pids = {k: p.pid for k, p in procs.items()}
+    return System("floor", call, lambda: pids, lambda: _stop_procs(procs), channel)
+
+
+def ray_available() -> bool:
+    try:
+        import ray.serve  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def start_ray(topology: str) -> System:
+    from google.protobuf import any_pb2
+
+    from bench import ray_serve
+    from tutti.v1 import payloads_pb2, stage_pb2, stage_pb2_grpc
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.ray_serve", topology],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=HERE.parent,
     )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith(ray_serve.READY):
+        _stop_ray(proc)
+        raise RuntimeError(f"Ray Serve ({topology}) did not start: {line!r}")
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{int(line[len(ray_serve.READY) :])}")
+    stub = stage_pb2_grpc.StageServiceStub(channel)
+    packed = any_pb2.Any()
+    packed.Pack(payloads_pb2.Text(text="x" * PAYLOAD_BYTES))
+    request = stage_pb2.InvokeRequest(input=packed)
+
+    def call() -> Awaitable[object]:
+        return stub.Invoke(request, metadata=ray_serve.METADATA, timeout=30)
+
+    def pids() -> dict[str, int]:
+        # The driver, raylet, GCS, Serve controller, proxy and one worker per replica.
+        return {f"ray:{pid}": pid for pid in descendants(proc.pid)}
+
+    return System("ray", call, pids, lambda: _stop_ray(proc), channel)
+
+
+def _stop_ray(proc: subprocess.Popen[str]) -> None:
+    tree = descendants(proc.pid)
+    if proc.stdin is not None:
+        proc.stdin.close()  # the driver shuts Serve and Ray down
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    for pid in tree:  # whatever Ray left behind
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def _stop_procs(procs: dict[str, subprocess.Popen[str]]) -> None:
@@ -240,28 +351,49 @@ async def measure(system: System, counts: Counts, warn_below: float) -> Run:
             "figures may be noisy",
             flush=True,
         )
-    before = {k: cpu_ticks(p) for k, p in system.pids.items()}
+    pids = system.pids()
+    before = {k: _ticks(p) for k, p in pids.items()}
     p50, p99 = await latency(system.call, counts.warmup, counts.latency)
     rps = await throughput(system.call, counts.throughput, counts.in_flight)
-    after = {k: cpu_ticks(p) for k, p in system.pids.items()}
+    after = {k: _ticks(p) for k, p in pids.items()}
     requests = counts.warmup + counts.latency + counts.throughput
-    by_process = {k: (after[k] - before[k]) / CLK_TCK / requests * 1e6 for k in system.pids}
-    rss = {k: rss_mb(p) for k, p in system.pids.items()}
+    by_process = {k: (after[k] - before[k]) / CLK_TCK / requests * 1e6 for k in pids}
+    rss = {k: _rss(p) for k, p in pids.items()}
     return Run(p50, p99, rps, sum(by_process.values()), by_process, sum(rss.values()), rss, idle)
 
 
+def _ticks(pid: int) -> int:
+    try:
+        return cpu_ticks(pid)
+    except OSError:  # a process that ended during the run counts for nothing
+        return 0
+
+
+def _rss(pid: int) -> float:
+    try:
+        return rss_mb(pid)
+    except OSError:
+        return 0.0
+
+
+def start(name: str, topology: str, workdir: Path) -> System:
+    if name.startswith("tutti"):
+        return start_tutti(topology, workdir, name)
+    if name == "ray":
+        return start_ray(topology)
+    return start_floor(topology)
+
+
 async def bench(
-    counts: Counts, topologies: list[str], warn_below: float
+    counts: Counts, topologies: list[str], systems: list[str], warn_below: float
 ) -> dict[str, dict[str, list[Run]]]:
     results: dict[str, dict[str, list[Run]]] = {}
     with tempfile.TemporaryDirectory(prefix="tutti-bench-") as tmp:
         for topology in topologies:
             results[topology] = {}
-            for name in ("tutti", "floor"):
+            for name in systems:
                 print(f"{topology} / {name}: starting", flush=True)
-                system = (
-                    start_tutti(topology, Path(tmp)) if name == "tutti" else start_floor(topology)
-                )
+                system = start(name, topology, Path(tmp))
                 try:
                     await system.call()  # fails fast if the system is broken
                     runs = []
@@ -292,6 +424,15 @@ METRICS = (
 )
 
 
+# (numerator, denominator, row label): Tutti against the others, and what each option costs.
+RATIOS = (
+    ("tutti", "floor", "Tutti/floor"),
+    ("tutti", "ray", "Tutti/Ray"),
+    ("tutti+validation", "tutti", "validation on/off"),
+    ("tutti+tracing", "tutti", "tracing on/off"),
+)
+
+
 def summary(runs: list[Run], key: str) -> dict[str, float]:
     values = [getattr(r, key) for r in runs]
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
@@ -313,12 +454,13 @@ def table(results: dict[str, dict[str, list[Run]]], counts: Counts) -> str:
                     cell += f" ({fmt.format(s['min'])}-{fmt.format(s['max'])})"
                 cells.append(cell)
             lines.append(f"| {DESCRIBE[topology]} | {name} | " + " | ".join(cells) + " |")
-        if "tutti" in medians and "floor" in medians:
-            ratios = [
-                f"{medians['tutti'][k] / medians['floor'][k]:.2f}x" if medians["floor"][k] else "-"
-                for k, _, _ in METRICS
-            ]
-            lines.append(f"| {DESCRIBE[topology]} | **Tutti/floor** | " + " | ".join(ratios) + " |")
+        for top, bottom, label in RATIOS:
+            if top in medians and bottom in medians:
+                ratios = [
+                    f"{medians[top][k] / medians[bottom][k]:.2f}x" if medians[bottom][k] else "-"
+                    for k, _, _ in METRICS
+                ]
+                lines.append(f"| {DESCRIBE[topology]} | **{label}** | " + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
@@ -343,34 +485,54 @@ def to_json(results: dict[str, dict[str, list[Run]]], counts: Counts, quick: boo
                 "summary": {k: summary(runs, k) for k, _, _ in METRICS},
                 "runs": [r.__dict__ for r in runs],
             }
-        if "tutti" in systems and "floor" in systems:
-            entry["ratio_tutti_over_floor"] = {
-                k: entry["tutti"]["summary"][k]["median"] / entry["floor"]["summary"][k]["median"]
-                for k, _, _ in METRICS
-                if entry["floor"]["summary"][k]["median"]
-            }
+        for top, bottom, _ in RATIOS:
+            if top in systems and bottom in systems:
+                entry[f"ratio_{top}_over_{bottom}"] = {
+                    k: entry[top]["summary"][k]["median"] / entry[bottom]["summary"][k]["median"]
+                    for k, _, _ in METRICS
+                    if entry[bottom]["summary"][k]["median"]
+                }
         out["topologies"][topology] = entry
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="1 run with fewer requests: a smoke test")
-    p.add_argument(
-        "--runs", type=int, help="runs per system and topology (default 3; 1 with --quick)"
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python -m bench                       # everything, 3 runs each (about 8 min)\n"
+        "  python -m bench --quick               # 1 run, fewer requests\n"
+        "  python -m bench --system tutti --system floor --topology route\n"
+        "  python -m bench --tiny --out /tmp/b   # the CI smoke run: proves it works, times nothing",
     )
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="1 run with fewer requests")
+    size.add_argument(
+        "--tiny", action="store_true", help="a few requests per system: a smoke test, not a figure"
+    )
+    p.add_argument("--runs", type=int, help="runs per system and topology (default 3)")
     p.add_argument(
-        "--latency-requests", type=int, help="requests at 1 in flight (default 1000; 300 quick)"
+        "--latency-requests", type=int, help="requests at 1 in flight (default 500; 200 quick)"
     )
     p.add_argument(
         "--throughput-requests",
         type=int,
-        help="requests at 64 in flight (default 3000; 1000 quick)",
+        help="requests at 64 in flight (default 2000; 1000 quick)",
     )
     p.add_argument(
         "--topology", action="append", choices=TOPOLOGIES, help="only these (repeatable)"
     )
-    p.add_argument("--out", type=Path, default=HERE / "results", help="folder for <date>.json")
+    p.add_argument(
+        "--system",
+        action="append",
+        choices=SYSTEMS,
+        help="only these (repeatable; default all, ray when the `bench` extra is installed)",
+    )
+    p.add_argument(
+        "--out", type=Path, default=HERE / "results", help="folder for <date>.json and .md"
+    )
     p.add_argument(
         "--busy-below",
         type=float,
@@ -378,11 +540,13 @@ def main(argv: list[str] | None = None) -> None:
         help="warn when the machine's idle share before a run is under this (default 0.8)",
     )
     args = p.parse_args(argv)
-    if args.quick:
-        counts = Counts(runs=1, warmup=50, latency=300, throughput=1000, in_flight=64)
+    if args.tiny:
+        counts = Counts(runs=1, warmup=5, latency=20, throughput=64, in_flight=8)
+    elif args.quick:
+        counts = Counts(runs=1, warmup=50, latency=200, throughput=1000, in_flight=64)
     else:
-        # Sized to keep a full run near 5 minutes on 2 cores (the 5-stage sequence dominates).
-        counts = Counts(runs=3, warmup=200, latency=1000, throughput=3000, in_flight=64)
+        # Sized to keep a full run, Ray included, under 10 minutes on 2 cores.
+        counts = Counts(runs=3, warmup=100, latency=500, throughput=2000, in_flight=64)
     if args.runs:
         counts.runs = args.runs
     if args.latency_requests:
@@ -390,20 +554,30 @@ def main(argv: list[str] | None = None) -> None:
     if args.throughput_requests:
         counts.throughput = args.throughput_requests
     topologies = args.topology or list(TOPOLOGIES)
+    systems = args.system or [s for s in SYSTEMS if s != "ray" or ray_available()]
+    if "ray" in systems and not ray_available():
+        p.error("ray is not installed: pip install -e '.[bench]'")
+    if "ray" not in systems and not args.system:
+        print("note: Ray Serve is left out (not installed): pip install -e '.[bench]'")
 
     started = time.monotonic()
-    results = uvloop.run(bench(counts, topologies, args.busy_below))
+    results = uvloop.run(bench(counts, topologies, systems, args.busy_below))
     markdown = table(results, counts)
     args.out.mkdir(parents=True, exist_ok=True)
-    stamp = dt.date.today().isoformat() + ("-quick" if args.quick else "")
+    size_name = "-tiny" if args.tiny else "-quick" if args.quick else ""
+    stamp = dt.date.today().isoformat() + size_name
     path = args.out / f"{stamp}.json"
-    data = to_json(results, counts, args.quick)
+    data = to_json(results, counts, args.quick or args.tiny)
     data["elapsed_s"] = round(time.monotonic() - started, 1)
     data["markdown"] = markdown
     path.write_text(json.dumps(data, indent=2) + "\n")
+    path.with_suffix(".md").write_text(
+        f"# Tutti benchmark, {stamp}\n\n{markdown}\n\nSee bench/README.md for what each"
+        f" figure means. {data['elapsed_s']:.0f} s.\n"
+    )
     print()
     print(markdown)
-    print(f"\nwrote {path} ({data['elapsed_s']:.0f} s)")
+    print(f"\nwrote {path} and {path.with_suffix('.md').name} ({data['elapsed_s']:.0f} s)")
 
 
 if __name__ == "__main__":

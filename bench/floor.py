@@ -5,6 +5,7 @@
     python -m bench.floor router --mode route --next A
     python -m bench.floor router --mode fanout --next A,B,C --merge M
     python -m bench.floor router --mode sequence --next A,B,C,D,E
+    python -m bench.floor sink                           # an OTLP receiver that drops everything
 
 Each process binds 127.0.0.1:0 and prints `floor: port N` once serving.
 No protobuf is decoded anywhere: generic handlers with identity (de)serializers.
@@ -51,7 +52,9 @@ def pack(candidates: list[bytes]) -> bytes:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    if args.role == "stage":
+    if args.role == "sink":
+        pass
+    elif args.role == "stage":
 
         async def call(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             return request
@@ -89,16 +92,38 @@ async def _serve(args: argparse.Namespace) -> None:
             raise SystemExit(f"unknown mode {args.mode}")
 
     server = grpc.aio.server()
-    server.add_generic_rpc_handlers((_handler(call),))
+    if args.role == "sink":
+        server.add_generic_rpc_handlers(_sink_handlers())
+    else:
+        server.add_generic_rpc_handlers((_handler(call),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     print(f"{READY}{port}", flush=True)
     await server.wait_for_termination()
 
 
+def _sink_handlers():  # type: ignore[no-untyped-def]
+    """OTLP/gRPC trace and metrics Export, answered with an empty (valid) response."""
+
+    async def drop(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return b""
+
+    return tuple(
+        grpc.method_handlers_generic_handler(
+            f"opentelemetry.proto.collector.{signal}.v1.{service}",
+            {
+                "Export": grpc.unary_unary_rpc_method_handler(
+                    drop, request_deserializer=_ident, response_serializer=_ident
+                )
+            },
+        )
+        for signal, service in (("trace", "TraceService"), ("metrics", "MetricsService"))
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.floor")
-    p.add_argument("role", choices=["stage", "merge", "router"])
+    p.add_argument("role", choices=["stage", "merge", "router", "sink"])
     p.add_argument("--mode", default="route", choices=["route", "fanout", "sequence"])
     p.add_argument("--next", default="")
     p.add_argument("--merge", default="")
