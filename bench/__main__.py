@@ -387,30 +387,47 @@ def start(name: str, topology: str, workdir: Path) -> System:
 async def bench(
     counts: Counts, topologies: list[str], systems: list[str], warn_below: float
 ) -> dict[str, dict[str, list[Run]]]:
+    """Per topology, the systems other than Ray run at once and take turns, run by run, so
+    that a slow spell of the machine hits them all alike; Ray, whose own background
+    processes would load the others, runs alone after them."""
     results: dict[str, dict[str, list[Run]]] = {}
     with tempfile.TemporaryDirectory(prefix="tutti-bench-") as tmp:
         for topology in topologies:
             results[topology] = {}
-            for name in systems:
-                print(f"{topology} / {name}: starting", flush=True)
-                system = start(name, topology, Path(tmp))
-                try:
-                    await system.call()  # fails fast if the system is broken
-                    runs = []
-                    for i in range(counts.runs):
-                        run = await measure(system, counts, warn_below)
-                        print(
-                            f"  run {i + 1}/{counts.runs}: p50 {run.p50_ms:.2f} ms, "
-                            f"p99 {run.p99_ms:.2f} ms, {run.rps:.0f} req/s, "
-                            f"{run.cpu_us_per_req:.0f} us CPU/req",
-                            flush=True,
-                        )
-                        runs.append(run)
-                    results[topology][name] = runs
-                finally:
-                    await system.channel.close()
-                    system.stop()
+            groups = [[n for n in systems if n != "ray"], [n for n in systems if n == "ray"]]
+            for group in (g for g in groups if g):
+                await _take_turns(topology, group, counts, warn_below, Path(tmp), results)
     return results
+
+
+async def _take_turns(
+    topology: str,
+    names: list[str],
+    counts: Counts,
+    warn_below: float,
+    workdir: Path,
+    results: dict[str, dict[str, list[Run]]],
+) -> None:
+    started: list[System] = []
+    try:
+        for name in names:
+            print(f"{topology} / {name}: starting", flush=True)
+            started.append(start(name, topology, workdir))
+            await started[-1].call()  # fails fast if the system is broken
+        for i in range(counts.runs):
+            for system in started:
+                run = await measure(system, counts, warn_below)
+                print(
+                    f"  {topology} / {system.name} run {i + 1}/{counts.runs}: p50 {run.p50_ms:.2f}"
+                    f" ms, p99 {run.p99_ms:.2f} ms, {run.rps:.0f} req/s,"
+                    f" {run.cpu_us_per_req:.0f} us CPU/req",
+                    flush=True,
+                )
+                results[topology].setdefault(system.name, []).append(run)
+    finally:
+        for system in started:
+            await system.channel.close()
+            system.stop()
 
 
 # --- reporting ------------------------------------------------------------------------
