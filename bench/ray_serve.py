@@ -41,7 +41,13 @@ def build(topology: str) -> Any:
 
     from tutti.v1 import payloads_pb2, stage_pb2
 
-    options = {"ray_actor_options": {"num_cpus": 0}, "num_replicas": 1}
+    # One replica each; Serve's default of 5 ongoing requests per replica makes its router
+    # back off and retry under 64 in flight (throughput collapsed to ~20 req/s here).
+    options = {
+        "ray_actor_options": {"num_cpus": 0},
+        "num_replicas": 1,
+        "max_ongoing_requests": 256,
+    }
 
     @serve.deployment(**options)
     class Echo:

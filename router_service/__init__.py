@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from router_service._compile import compile_composition, read_composition
 from router_service._engine import Engine, Run
 from router_service._plan import Composition
 from router_service._router import Router
 from router_service._servicer import RouterServicer
+from router_service._telemetry import observe
+from tutti.interceptor import Gate
 from tutti.server import Service
 from tutti.v1 import router_pb2_grpc
 
@@ -22,11 +27,24 @@ __all__ = [
 ]
 
 
-def service(router: Router) -> Service:
-    """The RouterService, ready for tutti.server.Server."""
+def service(router: Router, authorize: Callable[[Any], None] | None = None) -> Service:
+    """The RouterService, ready for tutti.server.Server.
+
+    `authorize` checks each call's metadata (a bearer token). The calls in
+    flight are reported as the gauge `tutti.router.in_flight`, the router's
+    queue depth.
+    """
+    gate = Gate()
+    observe(
+        "tutti.router.in_flight",
+        "router calls in flight (its queue depth)",
+        lambda: [(float(gate.in_flight), {})],
+    )
     return Service(
         name="tutti.v1.RouterService",
         servicer=RouterServicer(router),
         add_to_server=router_pb2_grpc.add_RouterServiceServicer_to_server,
         close=router.close,
+        authorize=authorize,
+        gate=gate,
     )

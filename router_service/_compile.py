@@ -16,6 +16,7 @@ from router_service._plan import (
     Composition,
     EscalateNode,
     Escalation,
+    FallbackNode,
     FanoutNode,
     Node,
     RouteNode,
@@ -53,7 +54,10 @@ TOP_KEYS = (
     "imports",
     "cache",
 )
-NODE_KINDS = ("stage", "sequence", "route", "cascade", "escalate", "fanout", "split")
+NODE_KINDS = ("stage", "sequence", "route", "cascade", "escalate", "fanout", "split", "fallback")
+# Limits a composition must stay within: deeper or wider flows are refused when they load.
+MAX_DEPTH = 32
+MAX_FANOUT_WIDTH = 16
 STRATEGIES = {
     "majority_vote": merger_pb2.MERGE_STRATEGY_MAJORITY_VOTE,
     "confidence_weighted_vote": merger_pb2.MERGE_STRATEGY_CONFIDENCE_WEIGHTED_VOTE,
@@ -187,6 +191,7 @@ class _Compiler:
         self.used: set[str] = set()
         # ids of the mappings and lists being compiled, to catch a YAML anchor inside itself.
         self.visiting: set[int] = set()
+        self.depth = 0
 
     def error(self, line: int, message: str, stage: str = "") -> None:
         self.reporter.add(line, message, stage)
@@ -323,10 +328,15 @@ class _Compiler:
         if id(raw) in self.visiting:
             self.error(line, "flow node refers to itself (YAML anchor cycle)")
             return None
+        if self.depth >= MAX_DEPTH:
+            self.error(line, f"flow nodes nest deeper than {MAX_DEPTH} levels")
+            return None
         self.visiting.add(id(raw))
+        self.depth += 1
         try:
             return self.node_of(raw, line)
         finally:
+            self.depth -= 1
             self.visiting.discard(id(raw))
 
     def node_of(self, raw: Any, line: int) -> Node | None:
@@ -554,6 +564,18 @@ class _Compiler:
             output_type=output_type,
         )
 
+    def node_fallback(self, body: Any, line: int) -> Node | None:
+        steps = self.children(body, line, "fallback", 2)
+        if len(steps) < 2:
+            return None
+        input_type, output_type = self.same_types(steps, "fallback steps differ")
+        return FallbackNode(
+            steps=tuple(node for node, _ in steps),
+            line=line,
+            input_type=input_type,
+            output_type=output_type,
+        )
+
     def check_confidence_path(self, type_name: str, field: str, line: int, what: str) -> None:
         """The output must be a Classification, or hold one at `field`."""
         if not type_name or not self.types.knows(type_name):
@@ -608,6 +630,11 @@ class _Compiler:
                     branches_line,
                     "fan-out branches need distinct names: give 'branches' as a mapping of name to node",
                 )
+        if len(branches) > MAX_FANOUT_WIDTH:
+            self.error(
+                branches_line,
+                f"a fan-out has at most {MAX_FANOUT_WIDTH} branches, not {len(branches)}",
+            )
         merge = body["merge"]
         merger: StageSpec | None = None
         strategy = merger_pb2.MERGE_STRATEGY_UNSPECIFIED

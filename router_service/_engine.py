@@ -21,6 +21,7 @@ from router_service._plan import (
     CascadeNode,
     Composition,
     EscalateNode,
+    FallbackNode,
     FanoutNode,
     Node,
     RouteNode,
@@ -30,6 +31,7 @@ from router_service._plan import (
     walk,
 )
 from router_service._profile import StageProfile, expectations, profiles
+from router_service._resilience import FAILURE_CODES, Circuit, service_config
 from router_service._spec import StageSpec
 from router_service._telemetry import RouterInstruments, tracer
 from tutti.channels import ChannelPool
@@ -119,8 +121,15 @@ class Engine:
         self._composition_label = {"tutti.composition": composition.name}
         self._invoke: dict[str, Callable[..., Awaitable[stage_pb2.InvokeResponse]]] = {}
         self._merge: dict[str, Callable[..., Awaitable[merger_pb2.MergeResponse]]] = {}
+        self.circuits = {
+            name: Circuit(spec.circuit)
+            for name, spec in composition.stages.items()
+            if spec.circuit is not None
+        }
         for name, spec in composition.stages.items():
-            channel = channels.get(spec.endpoint)
+            service = "tutti.v1.MergerService" if spec.is_merger else "tutti.v1.StageService"
+            method = "Merge" if spec.is_merger else "Invoke"
+            channel = channels.get(spec.endpoint, service_config(service, method, spec.retry))
             if spec.is_merger:
                 self._merge[name] = channel.unary_unary(
                     "/tutti.v1.MergerService/Merge",
@@ -146,6 +155,7 @@ class Engine:
             EscalateNode: self._escalate,
             FanoutNode: self._fanout,
             SplitNode: self._split,
+            FallbackNode: self._fallback,
         }
 
     async def run(self, payload: any_pb2.Any, run: Run) -> Result:
@@ -337,13 +347,20 @@ class Engine:
                 return Result(hit.output)
             self.instruments.cache_misses.add(1, {"tutti.stage": spec.name})
         timeout = self._timeout(spec, run)
+        circuit = self._admit(spec, run)
         started = time.perf_counter()
+        request = stage_pb2.InvokeRequest(input=payload, stage=spec.name)
         try:
-            response = await self._invoke[spec.name](
-                stage_pb2.InvokeRequest(input=payload, stage=spec.name), timeout=timeout
-            )
+            if spec.hedge is None:
+                response = await self._invoke[spec.name](request, timeout=timeout)
+            else:
+                response = await self._hedged(spec, request, timeout)
         except aio.AioRpcError as exc:
+            if circuit is not None:
+                circuit.record(exc.code() not in FAILURE_CODES)
             raise self._failed(spec, run, started, exc) from None
+        if circuit is not None:
+            circuit.record(True)
         usage = response.usage
         span = trace.get_current_span() if self._tracing else None
         if span is not None and span.is_recording():
@@ -378,6 +395,61 @@ class Engine:
             # the caller's wait, so it happens beside the request.
             self._store(spec.name, key, response.SerializeToString())
         return Result(response.output, decoded)
+
+    def _admit(self, spec: StageSpec, run: Run) -> Circuit | None:
+        """The stage's circuit, after checking that it lets this call through."""
+        circuit = self.circuits.get(spec.name)
+        if circuit is None or circuit.allow():
+            return circuit
+        detail = f"circuit open; next probe in {circuit.retry_in_s():.1f} s"
+        run.stages.append(
+            StageRun(
+                stage=spec.name,
+                status=StageRun.STATUS_FAILED,
+                budget_ms=spec.budget_ms,
+                detail=detail,
+            )
+        )
+        self.instruments.circuit_rejections.add(1, {"tutti.stage": spec.name})
+        raise StageCallError(spec.name, grpc.StatusCode.UNAVAILABLE, detail)
+
+    async def _hedged(
+        self, spec: StageSpec, request: stage_pb2.InvokeRequest, timeout: float | None
+    ) -> stage_pb2.InvokeResponse:
+        """Send the call; while no answer came, another copy every `delay_ms`, up to `attempts`.
+
+        The first success wins and the others are cancelled; if every copy
+        fails, the last failure is raised. (grpc's C core has no hedging.)
+        """
+        assert spec.hedge is not None
+        invoke = self._invoke[spec.name]
+        delay = spec.hedge.delay_ms / 1000.0
+        calls: list[asyncio.Future[stage_pb2.InvokeResponse]] = []
+        failure: aio.AioRpcError | None = None
+        try:
+            while True:
+                if len(calls) < spec.hedge.attempts:
+                    calls.append(asyncio.ensure_future(invoke(request, timeout=timeout)))
+                pending = [c for c in calls if not c.done()]
+                wait = delay if len(calls) < spec.hedge.attempts else None
+                if pending:
+                    await asyncio.wait(pending, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                for call in calls:
+                    if call.done() and not call.cancelled():
+                        exc = call.exception()
+                        if exc is None:
+                            if len(calls) > 1:
+                                self.instruments.hedges.add(1, {"tutti.stage": spec.name})
+                            return call.result()
+                        if not isinstance(exc, aio.AioRpcError):
+                            raise exc
+                        failure = exc
+                if len(calls) >= spec.hedge.attempts and all(c.done() for c in calls):
+                    assert failure is not None
+                    raise failure
+        finally:
+            for call in calls:
+                call.cancel()
 
     def _cached(self, value: bytes | None, output_type: str) -> stage_pb2.InvokeResponse | None:
         """A cache entry as a response, or None when there is none or it is not of this stage's type."""
@@ -592,6 +664,21 @@ class Engine:
         self._check_spent(spec.name, run)
         run.path.append(f"fanout:merged {','.join(n for n, _ in answers)}")
         return Result(response.output, decoded)
+
+    async def _fallback(self, node: FallbackNode, payload: any_pb2.Any, run: Run) -> Result:
+        """The first step's answer; when it fails (an error, its deadline, an open circuit,
+        an invalid output, a fan-out short of quorum), the next step's."""
+        last = len(node.steps) - 1
+        for index, step in enumerate(node.steps):
+            if index == last:
+                return await self._node(step, payload, run)
+            try:
+                return await self._node(step, payload, run)
+            except (StageError, FanoutQuorumError) as exc:
+                run.path.append(
+                    f"fallback:{step.label} failed ({exc.code.name})->{node.steps[index + 1].label}"
+                )
+        raise AssertionError("unreachable: the last fallback step returns or raises")
 
     async def _split(self, node: SplitNode, payload: any_pb2.Any, run: Run) -> Result:
         branch = node.branches[bisect.bisect_right(node.cumulative, self.rng.random())]

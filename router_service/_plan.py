@@ -13,6 +13,7 @@ __all__ = [
     "Composition",
     "EscalateNode",
     "Escalation",
+    "FallbackNode",
     "FanoutNode",
     "Node",
     "RouteNode",
@@ -131,12 +132,32 @@ class SplitNode:
     label: str = "split"
 
 
-Node = StageNode | SequenceNode | RouteNode | CascadeNode | EscalateNode | FanoutNode | SplitNode
+@dataclass(frozen=True)
+class FallbackNode:
+    """The first step's answer; the next step's when it fails."""
+
+    steps: tuple[Node, ...]
+    line: int
+    input_type: str
+    output_type: str
+    label: str = "fallback"
+
+
+Node = (
+    StageNode
+    | SequenceNode
+    | RouteNode
+    | CascadeNode
+    | EscalateNode
+    | FanoutNode
+    | SplitNode
+    | FallbackNode
+)
 
 
 def children(node: Node) -> tuple[Node, ...]:
     """The nodes directly under `node`, in the order they may run."""
-    if isinstance(node, SequenceNode | CascadeNode):
+    if isinstance(node, SequenceNode | CascadeNode | FallbackNode):
         return node.steps
     if isinstance(node, EscalateNode):
         return (node.source, *(t.to for t in node.tiers))

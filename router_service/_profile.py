@@ -9,6 +9,7 @@ from router_service._plan import (
     CascadeNode,
     Composition,
     EscalateNode,
+    FallbackNode,
     FanoutNode,
     Node,
     RouteNode,
@@ -63,6 +64,10 @@ def expectations(root: Node, stages: Mapping[str, StageProfile]) -> dict[int, Ex
         elif isinstance(node, SequenceNode | CascadeNode):
             parts = [visit(step) for step in node.steps]
             found = Expectation(sum(p.ms for p in parts), sum(p.usd for p in parts))
+        elif isinstance(node, FallbackNode):
+            # The first step is the expected path; a later one runs only when it failed.
+            parts = [visit(step) for step in node.steps]
+            found = parts[0]
         elif isinstance(node, RouteNode):
             by = visit(node.by)
             options = [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 
 from grpc import aio
@@ -27,6 +28,8 @@ __all__ = ["Router", "describe_stages"]
 log = logging.getLogger("tutti.router")
 
 DESCRIBE_TIMEOUT_S = 5.0
+# How long a replaced plan (or channel) stays open for the calls that started on it.
+RETIRE_GRACE_S = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +103,12 @@ class Router:
         self.engines = dict(engines)
         self.types = types
         self.channels = channels
+        # What each file was loaded as, for hot reload: path -> (composition name, content hash).
+        self.sources: dict[str, tuple[str, str]] = {}
+        self.endpoints: Mapping[str, str] = {}
+        self.describe = True
+        self._watcher: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def load(
@@ -115,8 +124,11 @@ class Router:
         """
         channels = channels or ChannelPool()
         router = cls({}, MessageTypes(), channels)
+        router.endpoints = dict(endpoints or {})
+        router.describe = describe
         try:
             for path in paths:
+                digest = _digest(path)
                 engine = await router._load_one(path, endpoints or {}, describe)
                 name = engine.composition.name
                 if name in router.engines:
@@ -128,6 +140,7 @@ class Router:
                         )
                     )
                 router.engines[name] = engine
+                router.sources[str(path)] = (name, digest)
         except BaseException:
             await router.close()
             raise
@@ -218,10 +231,105 @@ class Router:
             )
         return response
 
+    # -- hot reload ------------------------------------------------------------
+
+    def watch(self, every_s: float) -> None:
+        """Look for changed composition (and TLS) files every `every_s` seconds, and reload them."""
+        self._watcher = asyncio.ensure_future(self._watch(every_s))
+
+    async def _watch(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.reload_changed()
+            except Exception:  # the watcher must outlive any one failed reload
+                log.exception("reloading compositions failed; still serving the old plans")
+
+    async def reload_changed(self) -> tuple[str, ...]:
+        """Reload every file whose content changed; return the paths whose new plan is serving.
+
+        A changed file is read, described and type-checked first; only a plan
+        that compiles replaces the running one, in one assignment, and calls
+        in flight finish on the plan they started with. A file that fails is
+        logged with all its problems and the old plan keeps serving.
+        """
+        renewed = self.channels.tls_changed()
+        if renewed:
+            log.info("TLS files changed: new channels to every stage")
+            self.channels.renew()
+        applied: list[str] = []
+        for path, (old_name, old_digest) in list(self.sources.items()):
+            try:
+                digest = _digest(path)
+            except ConfigError as exc:
+                log.error("cannot reload %s: %s; still serving the old plan", path, exc)
+                continue
+            if digest == old_digest and not renewed:
+                continue
+            try:
+                engine = await self._load_one(path, self.endpoints, self.describe)
+            except ConfigError as exc:
+                log.error(
+                    "%s changed but does not load; still serving the old plan of '%s':\n  %s",
+                    path,
+                    old_name,
+                    "\n  ".join(str(p) for p in exc.problems),
+                )
+                self.sources[path] = (old_name, digest)  # reported once, not every poll
+                continue
+            name = engine.composition.name
+            clash = [p for p, (n, _) in self.sources.items() if n == name and p != path]
+            if clash:
+                log.error(
+                    "%s now names composition '%s', which %s already serves; not reloaded",
+                    path,
+                    name,
+                    clash[0],
+                )
+                await engine.close()
+                self.sources[path] = (old_name, digest)
+                continue
+            engines = dict(self.engines)
+            old = engines.pop(old_name, None)
+            engines[name] = engine
+            self.engines = engines  # the swap: later calls see the new plan
+            self.sources[path] = (name, digest)
+            applied.append(path)
+            log.info("reloaded composition '%s' from %s", name, path)
+            if old is not None:
+                self._retire(old.close())
+        if renewed:
+            self._retire(self.channels.close_retired(RETIRE_GRACE_S))
+        return tuple(applied)
+
+    def _retire(self, closing: Awaitable[None]) -> None:
+        """Close an old engine or channels once calls still using them had time to finish."""
+
+        async def later() -> None:
+            await asyncio.sleep(RETIRE_GRACE_S)
+            await closing
+
+        task = asyncio.ensure_future(later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         for engine in self.engines.values():
             await engine.close()
         await self.channels.close()
+
+
+def _digest(path: str | Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ConfigError(Problem(str(path), 0, f"cannot read: {exc.strerror}")) from None
 
 
 def _deadline(composition: Composition, time_remaining: float | None) -> float | None:

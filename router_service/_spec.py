@@ -6,6 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from router_service._resilience import (
+    CircuitPolicy,
+    HedgePolicy,
+    RetryPolicy,
+    parse_circuit,
+    parse_endpoint,
+    parse_hedge,
+    parse_retry,
+)
 from tutti.config import Price, read_number, unknown_keys
 from tutti.errors import Problem
 from tutti.located_yaml import LocatedMap, line_of
@@ -32,8 +41,14 @@ STAGE_KEYS = (
     "validate",
     "serve",
     "description",
+    "retry",
+    "hedge",
+    "idempotent",
+    "circuit",
 )
 STAGE_KINDS = ("model", "merger")
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_CIRCUIT = CircuitPolicy()
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,11 @@ class StageSpec:
     validate: bool = True
     # A specialist configuration that `tutti up` uses to start this stage.
     serve: Mapping[str, Any] | None = field(default=None, compare=False)
+    # On by default: a failed attempt on UNAVAILABLE (a dead replica) is sent again.
+    retry: RetryPolicy | None = DEFAULT_RETRY
+    hedge: HedgePolicy | None = None
+    idempotent: bool = False
+    circuit: CircuitPolicy | None = DEFAULT_CIRCUIT
 
     @property
     def is_merger(self) -> bool:
@@ -115,12 +135,23 @@ def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpe
     report = reporter.at(data, name)
     for key in unknown_keys(data, STAGE_KEYS):
         report(key, f"unknown key '{key}' (allowed: {', '.join(STAGE_KEYS)})")
-    endpoint = data.get("endpoint")
-    if not isinstance(endpoint, str) or not endpoint:
+    if "endpoint" in data:
+        endpoint = parse_endpoint(data["endpoint"], report)
+    else:
         reporter.add(
-            line_of(data, line), "missing 'endpoint' (host:port or dns:///name:port)", name
+            line_of(data, line),
+            "missing 'endpoint' (host:port, dns:///name:port, or a list of IP:port)",
+            name,
         )
         endpoint = ""
+    idempotent = data.get("idempotent", False)
+    if not isinstance(idempotent, bool):
+        report("idempotent", "'idempotent' must be true or false")
+        idempotent = False
+    retry = parse_retry(data, report)
+    hedge = parse_hedge(data, report)
+    if hedge is not None and "retry" in data and data["retry"] is not False:
+        report("hedge", "a stage has either 'retry' or 'hedge', not both")
     kind = data.get("kind", "model")
     if kind not in STAGE_KINDS:
         report("kind", f"'kind' must be one of {', '.join(STAGE_KINDS)}, not {kind!r}")
@@ -167,6 +198,10 @@ def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpe
         cache=cache,
         validate=validate,
         serve=serve,
+        retry=None if hedge is not None else retry,
+        hedge=hedge,
+        idempotent=idempotent,
+        circuit=parse_circuit(data, report),
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from opentelemetry import metrics, trace
 
-__all__ = ["RouterInstruments", "tracer"]
+__all__ = ["RouterInstruments", "observe", "tracer"]
+
+Attrs = Mapping[str, str]
 
 tracer = trace.get_tracer("tutti.router")
 
@@ -20,6 +23,8 @@ class RouterInstruments:
     cache_misses: metrics.Counter
     route_cases: metrics.Counter
     errors: metrics.Counter
+    circuit_rejections: metrics.Counter
+    hedges: metrics.Counter
 
     @classmethod
     def create(cls) -> RouterInstruments:
@@ -45,4 +50,22 @@ class RouterInstruments:
             errors=meter.create_counter(
                 "tutti.request.errors", description="failed requests by code"
             ),
+            circuit_rejections=meter.create_counter(
+                "tutti.circuit.rejections", description="stage calls refused by an open circuit"
+            ),
+            hedges=meter.create_counter(
+                "tutti.stage.hedged",
+                description="stage calls answered after a hedged copy went out",
+            ),
         )
+
+
+def observe(name: str, description: str, read: Callable[[], Iterable[tuple[float, Attrs]]]) -> None:
+    """An observable gauge whose values `read` gives at each collection."""
+
+    def callback(options: metrics.CallbackOptions) -> Iterable[metrics.Observation]:
+        return [metrics.Observation(value, attributes) for value, attributes in read()]
+
+    metrics.get_meter("tutti.router").create_observable_gauge(
+        name, callbacks=[callback], description=description
+    )

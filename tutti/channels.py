@@ -1,42 +1,81 @@
-"""One channel per endpoint, shared by every call to it."""
+"""One channel per endpoint and service config, shared by every call to it."""
 
 from __future__ import annotations
 
 from grpc import aio
 
+from tutti.security import ClientTls
 from tutti.server import DEFAULT_MAX_MESSAGE_BYTES
 from tutti.telemetry import client_interceptors
 
 __all__ = ["ChannelPool"]
 
+_ROUND_ROBIN = '{"loadBalancingConfig": [{"round_robin": {}}]}'
+
 
 class ChannelPool:
-    """Creates a channel the first time an endpoint is used and reuses it after.
+    """Creates a channel the first time a target is used and reuses it after.
 
-    A target may be `host:port`, or `dns:///name:port` to balance across every
-    address the name resolves to.
+    A target may be `host:port`, `dns:///name:port` or `ipv4:a:p,b:q`; calls
+    are balanced round robin across every address it resolves to, and a dead
+    address is skipped once its connection fails. `service_config` (JSON)
+    carries a stage's retry policy. With `tls`, channels are secure (mutual
+    when it holds a client certificate); `tls_changed()` tells when its files
+    were replaced, and `renew()` starts over with new channels.
     """
 
-    def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
-        self._channels: dict[str, aio.Channel] = {}
-        self._options = [
+    def __init__(
+        self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, tls: ClientTls | None = None
+    ) -> None:
+        self._channels: dict[tuple[str, str], aio.Channel] = {}
+        self._retired: list[aio.Channel] = []
+        self.tls = tls
+        self._tls_stamp = tls.stamp() if tls is not None else ()
+        self._options: list[tuple[str, str | int]] = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
-            ("grpc.lb_policy_name", "round_robin"),
+            ("grpc.enable_retries", 1),
         ]
 
-    def get(self, target: str) -> aio.Channel:
-        channel = self._channels.get(target)
+    def get(self, target: str, service_config: str = _ROUND_ROBIN) -> aio.Channel:
+        key = (target, service_config)
+        channel = self._channels.get(key)
         if channel is None:
+            options = [*self._options, ("grpc.service_config", service_config)]
             # Each call gets a client span whose context travels in the metadata,
             # so the callee's server span joins the caller's trace.
-            channel = aio.insecure_channel(
-                target, options=self._options, interceptors=client_interceptors()
-            )
-            self._channels[target] = channel
+            if self.tls is None:
+                channel = aio.insecure_channel(
+                    target, options=options, interceptors=client_interceptors()
+                )
+            else:
+                channel = aio.secure_channel(
+                    target,
+                    self.tls.credentials(),
+                    options=options,
+                    interceptors=client_interceptors(),
+                )
+            self._channels[key] = channel
         return channel
+
+    def tls_changed(self) -> bool:
+        return self.tls is not None and self.tls.stamp() != self._tls_stamp
+
+    def renew(self) -> None:
+        """Later `get`s make new channels (with the TLS files as they are now); old ones close later."""
+        self._retired.extend(self._channels.values())
+        self._channels = {}
+        if self.tls is not None:
+            self._tls_stamp = self.tls.stamp()
+
+    async def close_retired(self, grace_s: float) -> None:
+        """Close the channels `renew` retired, giving their calls in flight `grace_s` to finish."""
+        retired, self._retired = self._retired, []
+        for channel in retired:
+            await channel.close(grace=grace_s)
 
     async def close(self) -> None:
         channels, self._channels = self._channels, {}
-        for channel in channels.values():
+        for channel in [*channels.values(), *self._retired]:
             await channel.close()
+        self._retired = []

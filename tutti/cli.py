@@ -91,6 +91,54 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STAGE=HOST:PORT",
         help="router: override a stage's endpoint",
     )
+    limits = serve.add_argument_group("limits")
+    limits.add_argument(
+        "--max-in-flight",
+        type=_positive_int,
+        default=256,
+        help="calls served at once; past it, RESOURCE_EXHAUSTED at once (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-message-mb",
+        type=_positive_int,
+        default=4,
+        help="largest message received or sent, in MiB (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--reload-every",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="router: look for changed composition and TLS files this often; 0 never"
+        " (default: %(default)s)",
+    )
+    security = serve.add_argument_group(
+        "security", "secrets are read from files (or the environment), never from a composition"
+    )
+    security.add_argument(
+        "--tls-cert", metavar="FILE", help="serve TLS with this certificate (PEM)"
+    )
+    security.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    security.add_argument(
+        "--tls-client-ca",
+        metavar="FILE",
+        help="require client certificates signed by this CA (mutual TLS)",
+    )
+    security.add_argument(
+        "--tls-ca", metavar="FILE", help="router: call stages over TLS, trusting this CA"
+    )
+    security.add_argument(
+        "--tls-client-cert",
+        metavar="FILE",
+        help="router: present this certificate to stages (mutual TLS), with --tls-client-key",
+    )
+    security.add_argument("--tls-client-key", metavar="FILE", help="router: its private key")
+    security.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="router: clients must send 'authorization: Bearer <token>' with the token in FILE"
+        " (or in $TUTTI_ROUTER_TOKEN)",
+    )
 
     check = commands.add_parser(
         "check",

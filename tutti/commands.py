@@ -17,6 +17,7 @@ from grpc import aio
 from tutti.errors import ConfigError, Problem, TuttiError
 from tutti.mesh import Mesh, ready_line, stage_config
 from tutti.messages import MessageTypes, pack
+from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
 from tutti.server import Server, ServerOptions, Service, serve_until_signal
 from tutti.telemetry import setup_telemetry
 from tutti.v1 import router_pb2, router_pb2_grpc
@@ -34,17 +35,7 @@ __all__ = ["check", "demo", "route", "serve", "up"]
 def serve(args: argparse.Namespace) -> int:
     import uvloop
 
-    uvloop.run(
-        _serve(
-            args.kind,
-            args.config,
-            args.stage,
-            dict(args.endpoint),
-            args.host,
-            args.port,
-            args.grace,
-        )
-    )
+    uvloop.run(_serve(args))
     return 0
 
 
@@ -58,32 +49,69 @@ def _specialist_service(configs: list[str], stage: str | None) -> Service:
     return service(load_specialist_config(configs[0]))
 
 
-async def _serve(
-    kind: str,
-    configs: list[str],
-    stage: str | None,
-    endpoints: dict[str, str],
-    host: str,
-    port: int,
-    grace: float,
-) -> None:
+def _server_tls(args: argparse.Namespace) -> ServerTls | None:
+    if not args.tls_cert and not args.tls_key:
+        if args.tls_client_ca:
+            raise ConfigError(
+                Problem("<command line>", 0, "--tls-client-ca needs --tls-cert and --tls-key")
+            )
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise ConfigError(Problem("<command line>", 0, "--tls-cert and --tls-key go together"))
+    return ServerTls(
+        Path(args.tls_cert),
+        Path(args.tls_key),
+        Path(args.tls_client_ca) if args.tls_client_ca else None,
+    )
+
+
+def _client_tls(args: argparse.Namespace) -> ClientTls | None:
+    if not args.tls_ca:
+        if args.tls_client_cert or args.tls_client_key:
+            raise ConfigError(
+                Problem("<command line>", 0, "--tls-client-cert and --tls-client-key need --tls-ca")
+            )
+        return None
+    return ClientTls(
+        Path(args.tls_ca),
+        Path(args.tls_client_cert) if args.tls_client_cert else None,
+        Path(args.tls_client_key) if args.tls_client_key else None,
+    )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    kind: str = args.kind
     telemetry = setup_telemetry(f"tutti-{kind}")
+    max_message_bytes = args.max_message_mb * 1024 * 1024
     if kind == "router":
         import router_service
+        from tutti.channels import ChannelPool
 
-        if not configs:
+        if not args.config:
             raise ConfigError(
                 Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
             )
-        router = await router_service.Router.load(configs, endpoints)
-        services = [router_service.service(router)]
+        channels = ChannelPool(max_message_bytes, tls=_client_tls(args))
+        router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
+        token = load_token(args.token_file)
+        services = [router_service.service(router, authorize=TokenCheck(token) if token else None)]
+        if args.reload_every > 0:
+            router.watch(args.reload_every)
     elif kind == "specialist":
-        services = [_specialist_service(configs, stage)]
+        services = [_specialist_service(args.config, args.stage)]
     else:
         import merger_service
 
         services = [merger_service.service()]
-    server = Server(services, ServerOptions(host=host, port=port, grace_s=grace))
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        grace_s=args.grace,
+        max_message_bytes=max_message_bytes,
+        max_in_flight=args.max_in_flight,
+        tls=_server_tls(args),
+    )
+    server = Server(services, options)
 
     def ready(server: Server) -> None:
         print(ready_line(kind, server.address), flush=True)

@@ -13,7 +13,8 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from tutti.interceptor import guarded
+from tutti.interceptor import Gate, guarded
+from tutti.security import ServerTls
 from tutti.telemetry import server_interceptors
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "serve_until_signal"]
@@ -21,6 +22,8 @@ __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "s
 log = logging.getLogger("tutti.server")
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# Calls one server runs at once; beyond it, RESOURCE_EXHAUSTED at once rather than a queue.
+DEFAULT_MAX_IN_FLIGHT = 256
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class ServerOptions:
     # Seconds in-flight requests get to finish after SIGTERM.
     grace_s: float = 10.0
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    # TLS (mutual when it names a client CA); None serves plaintext, on loopback by default.
+    tls: ServerTls | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,10 @@ class Service:
     # Closes what the servicer opened (outbound channels); runs after the drain.
     close: Callable[[], Awaitable[None]] | None = None
     interceptors: Sequence[aio.ServerInterceptor] = field(default_factory=tuple)
+    # Checks each call's metadata before the method runs (the router's bearer token).
+    authorize: Callable[[Any], None] | None = None
+    # Counts this service's calls in flight; the router reports it as its queue depth.
+    gate: Gate | None = None
 
 
 class Server:
@@ -67,11 +77,19 @@ class Server:
         # The server span (when tracing is on) encloses the error mapping, which
         # wraps each servicer method, so it records the status the client gets.
         interceptors = [*server_interceptors(), *extra]
-        self._server = aio.server(interceptors=interceptors or None, options=message_limits)
+        # grpc answers RESOURCE_EXHAUSTED itself past maximum_concurrent_rpcs: load beyond
+        # what the service can take is shed at once instead of queueing without bound.
+        self._server = aio.server(
+            interceptors=interceptors or None,
+            options=message_limits,
+            maximum_concurrent_rpcs=options.max_in_flight,
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         for service in self.services:
-            service.add_to_server(guarded(service.name, service.servicer), self._server)
+            gate = service.gate or Gate()
+            gate.authorize = service.authorize
+            service.add_to_server(guarded(service.name, service.servicer, gate), self._server)
         reflection.enable_server_reflection(
             [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME],
             self._server,
@@ -86,7 +104,10 @@ class Server:
     async def start(self) -> int:
         address = f"{self.options.host}:{self.options.port}"
         try:
-            self.port = self._server.add_insecure_port(address)
+            if self.options.tls is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, self.options.tls.credentials())
         except RuntimeError as exc:  # grpc's word for a refused bind
             raise OSError(f"cannot bind {address}: is the port in use?") from exc
         await self._server.start()
