@@ -543,7 +543,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--runs", type=int, help="runs per system and topology (default 3)")
     p.add_argument(
-        "--latency-requests", type=int, help="requests at 1 in flight (default 400; 200 quick; Ray gets 40%%)"
+        "--latency-requests",
+        type=int,
+        help="requests at 1 in flight (default 400; 200 quick; Ray gets 40%%)",
     )
     p.add_argument(
         "--throughput-requests",

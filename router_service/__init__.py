@@ -40,6 +40,15 @@ def service(router: Router, authorize: Callable[[Any], None] | None = None) -> S
         "router calls in flight (its queue depth)",
         lambda: [(float(gate.in_flight), {})],
     )
+    observe(
+        "tutti.circuit.state",
+        "each stage's circuit: 0 closed, 1 half-open, 2 open",
+        lambda: [
+            (float(circuit.state), {"tutti.composition": name, "tutti.stage": stage})
+            for name, engine in router.engines.items()
+            for stage, circuit in engine.circuits.items()
+        ],
+    )
     return Service(
         name="tutti.v1.RouterService",
         servicer=RouterServicer(router),

@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from grpc import aio
@@ -108,7 +108,8 @@ class Router:
         self.endpoints: Mapping[str, str] = {}
         self.describe = True
         self._watcher: asyncio.Task[None] | None = None
-        self._retiring: set[asyncio.Task[None]] = set()
+        # Sleeping closers of replaced plans and channels, each with what it will close.
+        self._retiring: dict[asyncio.Future[None], Callable[[], Awaitable[None]]] = {}
 
     @classmethod
     async def load(
@@ -297,29 +298,33 @@ class Router:
             applied.append(path)
             log.info("reloaded composition '%s' from %s", name, path)
             if old is not None:
-                self._retire(old.close())
+                self._retire(old.close)
         if renewed:
-            self._retire(self.channels.close_retired(RETIRE_GRACE_S))
+            self._retire(lambda: self.channels.close_retired(RETIRE_GRACE_S))
         return tuple(applied)
 
-    def _retire(self, closing: Awaitable[None]) -> None:
+    def _retire(self, close: Callable[[], Awaitable[None]]) -> None:
         """Close an old engine or channels once calls still using them had time to finish."""
 
         async def later() -> None:
             await asyncio.sleep(RETIRE_GRACE_S)
-            await closing
+            await close()
 
         task = asyncio.ensure_future(later())
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._retiring[task] = close
+        task.add_done_callback(lambda done: self._retiring.pop(done, None))
 
     async def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
-        for task in list(self._retiring):
+        retiring, self._retiring = dict(self._retiring), {}
+        for task in retiring:
             task.cancel()
-        await asyncio.gather(*self._retiring, return_exceptions=True)
+        await asyncio.gather(*retiring, return_exceptions=True)
+        for task, close in retiring.items():
+            if task.cancelled():  # still asleep: close what it was waiting to close
+                await close()
         for engine in self.engines.values():
             await engine.close()
         await self.channels.close()

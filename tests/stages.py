@@ -9,21 +9,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+import grpc
 from google.protobuf import message
 
 from specialist_service import Prediction
+from tutti.errors import TuttiError
 from tutti.v1 import payloads_pb2
 
 __all__ = [
     "Echo",
     "Failing",
     "FixedClassification",
+    "Flaky",
+    "Hiccup",
     "KeywordClassifier",
     "Slow",
     "Suffix",
     "echo",
     "failing",
     "fixed_classification",
+    "flaky",
+    "hiccup",
     "invalid_classification",
     "keyword_classifier",
     "slow",
@@ -159,6 +165,52 @@ def failing(
     message: str = "model exploded", input_type: str = TEXT, output_type: str = TEXT
 ) -> Failing:
     return Failing(message, input_type, output_type)
+
+
+class Unavailable(TuttiError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class Flaky(_Model):
+    """Answers UNAVAILABLE to its first `failures` calls (or to all with -1), then echoes."""
+
+    def __init__(self, failures: int, input_type: str) -> None:
+        super().__init__(input_type, input_type)
+        self.failures = failures
+
+    def predict(self, msg: message.Message) -> message.Message:
+        self._record(msg)
+        if self.failures < 0 or self.calls <= self.failures:
+            raise Unavailable("warming up")
+        return msg
+
+
+def flaky(failures: int = 1, input_type: str = TEXT) -> Flaky:
+    return Flaky(failures, input_type)
+
+
+class Hiccup(_Model):
+    """Echoes; its first call (and every `every`-th after) takes `delay_ms`, the others none."""
+
+    def __init__(self, delay_ms: float, every: int, input_type: str) -> None:
+        super().__init__(input_type, input_type)
+        self.delay_s = delay_ms / 1000
+        self.every = every
+        self.cancelled = 0
+
+    async def predict(self, msg: message.Message) -> message.Message:
+        self._record(msg)
+        if (self.calls - 1) % self.every == 0:
+            try:
+                await asyncio.sleep(self.delay_s)
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        return msg
+
+
+def hiccup(delay_ms: float = 2000, every: int = 2, input_type: str = TEXT) -> Hiccup:
+    return Hiccup(delay_ms, every, input_type)
 
 
 class FixedClassification(_Model):

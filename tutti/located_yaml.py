@@ -142,10 +142,11 @@ _Loader.add_constructor(
 
 def load_located(text: str, source: str) -> tuple[Any, list[Problem]]:
     """Parse YAML text; syntax errors raise ConfigError with the line, duplicate keys are returned."""
-    loader = _Loader(text)
-    loader.source = source
-    loader.duplicates = []
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader already refuses some characters here
+        loader.source = source
+        loader.duplicates = []
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -153,6 +154,9 @@ def load_located(text: str, source: str) -> tuple[Any, list[Problem]]:
         raise ConfigError(Problem(source, line, f"invalid YAML: {exc.problem or exc}")) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(source, 0, f"invalid YAML: {exc}")) from exc
+    except RecursionError:
+        raise ConfigError(Problem(source, 0, "invalid YAML: nested too deeply")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, loader.duplicates

@@ -39,7 +39,9 @@ def test_every_system_runs_the_route_topology_and_lands_in_the_report(tmp_path: 
 def test_engine_benchmark_reports_every_topology_with_validation_on_and_off() -> None:
     done = _run("-m", "bench.engine", "--requests", "20", "--repeats", "1")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "us/" not in line]
+    rows = [
+        line for line in done.stdout.splitlines() if line.startswith("| ") and "us/" not in line
+    ]
     assert [(r.split("|")[1].strip(), r.split("|")[2].strip()) for r in rows] == [
         (topology, validation)
         for topology in ("route", "fanout", "sequence")

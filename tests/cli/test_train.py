@@ -29,7 +29,12 @@ ROWS = [
 
 def tutti(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tutti", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "tutti", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -47,16 +52,26 @@ def test_training_the_same_data_with_the_same_seed_gives_the_same_version(tmp_pa
     card_a = json.loads((tmp_path / "a" / "model.json").read_text())
     card_b = json.loads((tmp_path / "b" / "model.json").read_text())
     assert card_a["version"] == card_b["version"]
-    assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
+    assert (tmp_path / "a" / "model.joblib").read_bytes() == (
+        tmp_path / "b" / "model.joblib"
+    ).read_bytes()
     assert card_a["labels"] == ["card_arrival", "passcode_forgotten", "transaction_charged_twice"]
     assert card_a["examples"] == len(ROWS)
 
 
-def test_a_trained_model_is_served_by_the_sklearn_backend_with_its_content_hash_as_version(tmp_path: Path) -> None:
+def test_a_trained_model_is_served_by_the_sklearn_backend_with_its_content_hash_as_version(
+    tmp_path: Path,
+) -> None:
     data = write_csv(tmp_path / "tickets.csv", "text,label", ROWS)
-    assert tutti("train", str(data), "--model", "cheap", "--out", str(tmp_path / "m")).returncode == 0
+    assert (
+        tutti("train", str(data), "--model", "cheap", "--out", str(tmp_path / "m")).returncode == 0
+    )
     config = SpecialistConfig.from_mapping(
-        {"backend": "sklearn", "model": str(tmp_path / "m" / "model.joblib"), "input": "tutti.support.v1.Ticket"},
+        {
+            "backend": "sklearn",
+            "model": str(tmp_path / "m" / "model.joblib"),
+            "input": "tutti.support.v1.Ticket",
+        },
         stage="triage",
     )
     backend = build_backend(config)
@@ -70,13 +85,18 @@ def test_a_trained_model_is_served_by_the_sklearn_backend_with_its_content_hash_
 def test_a_specialist_trains_on_its_departments_labels_only(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "tickets.csv", "text,label", ROWS)
     departments = tmp_path / "departments.yaml"
-    departments.write_text("cards: [card_arrival, passcode_forgotten]\npayments: [transaction_charged_twice]\n")
+    departments.write_text(
+        "cards: [card_arrival, passcode_forgotten]\npayments: [transaction_charged_twice]\n"
+    )
     result = tutti(
         "train", str(data), "--model", "specialist", "--departments", str(departments),
         "--department", "cards", "--out", str(tmp_path / "s"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "s" / "model.json").read_text())["labels"] == ["card_arrival", "passcode_forgotten"]
+    assert json.loads((tmp_path / "s" / "model.json").read_text())["labels"] == [
+        "card_arrival",
+        "passcode_forgotten",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -89,7 +109,9 @@ def test_a_specialist_trains_on_its_departments_labels_only(tmp_path: Path) -> N
         ("empty_label", "text,label", [("a", "x"), ("b", "")], r":3: empty 'label' in this row"),
     ],
 )
-def test_bad_training_files_fail_with_a_clear_message(tmp_path: Path, case: str, header: str, rows, message: str) -> None:
+def test_bad_training_files_fail_with_a_clear_message(
+    tmp_path: Path, case: str, header: str, rows, message: str
+) -> None:
     path = tmp_path / f"{case}.csv"
     if header:
         write_csv(path, header, rows)

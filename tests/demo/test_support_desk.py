@@ -39,24 +39,31 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, Path]
 
 
 def _tickets(folder: Path, count: int) -> list[Ticket]:
-    return sample_tickets(count, seed=7, departments=training.read_departments(folder / "departments.yaml"))
+    return sample_tickets(
+        count, seed=7, departments=training.read_departments(folder / "departments.yaml")
+    )
 
 
-async def _route_and_ask_the_specialist(mesh: Mesh, tickets: list[Ticket]) -> list[tuple[router_pb2.RouteResponse, float]]:
+async def _route_and_ask_the_specialist(
+    mesh: Mesh, tickets: list[Ticket]
+) -> list[tuple[router_pb2.RouteResponse, float]]:
     """Each ticket through the router, and the confidence of the specialist the route chose, asked directly."""
     results = []
     async with aio.insecure_channel(mesh.router_address) as channel:
         router = router_pb2_grpc.RouterServiceStub(channel)
         for ticket in tickets:
             request = router_pb2.RouteRequest(
-                composition="support-desk", input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text))
+                composition="support-desk",
+                input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text)),
             )
             response = await router.Route(request, timeout=30)
             department = re.match(r"route:triage=(\w+)->", response.execution.path[0]).group(1)
             async with aio.insecure_channel(mesh.endpoints[department]) as direct:
                 stage = stage_pb2_grpc.StageServiceStub(direct)
                 answer = await stage.Invoke(
-                    stage_pb2.InvokeRequest(input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text))),
+                    stage_pb2.InvokeRequest(
+                        input=pack(support_pb2.Ticket(id=ticket.id, text=ticket.text))
+                    ),
                     timeout=30,
                 )
             triage = support_pb2.Triage()
@@ -65,7 +72,9 @@ async def _route_and_ask_the_specialist(mesh: Mesh, tickets: list[Ticket]) -> li
     return results
 
 
-def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident_fan_out(desk) -> None:
+def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident_fan_out(
+    desk,
+) -> None:
     mesh, folder = desk
     results = asyncio.run(_route_and_ask_the_specialist(mesh, _tickets(folder, 60)))
     seen = {"kept": 0, "strong": 0, "fanout": 0}
@@ -91,17 +100,31 @@ def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident
     assert all(seen.values()), seen
 
 
-def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png(desk, tmp_path: Path) -> None:
+def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png(
+    desk, tmp_path: Path
+) -> None:
     mesh, folder = desk
     tickets = _tickets(folder, 24)
-    report: Report = measure(mesh, tickets, training.read_departments(folder / "departments.yaml"), seed=7)
+    report: Report = measure(
+        mesh, tickets, training.read_departments(folder / "departments.yaml"), seed=7
+    )
     paths = report.write(tmp_path)
     data = json.loads(paths[0].read_text())
     assert {"dataset", "n_tickets", "systems", "pgr", "cost_saved_vs_strong"} <= set(data)
     assert data["dataset"] == "BANKING77" and data["n_tickets"] == 24
     assert [s["name"] for s in data["systems"]] == ["cheap", "strong", "support-desk"]
     assert [s["kind"] for s in data["systems"]] == ["single", "single", "composed"]
-    documented = {"name", "kind", "accuracy", "macro_f1", "cost_usd", "cpu_ms", "p50_ms", "p95_ms", "escalated_share"}
+    documented = {
+        "name",
+        "kind",
+        "accuracy",
+        "macro_f1",
+        "cost_usd",
+        "cpu_ms",
+        "p50_ms",
+        "p95_ms",
+        "escalated_share",
+    }
     for system in data["systems"]:
         assert documented <= set(system), system
         assert system["errors"] == 0
@@ -116,7 +139,9 @@ def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
     _, folder = desk
     departments = training.read_departments(folder / "departments.yaml")
     for department, labels in departments.items():
-        card = json.loads((folder / "models" / f"specialist-{department}" / "model.json").read_text())
+        card = json.loads(
+            (folder / "models" / f"specialist-{department}" / "model.json").read_text()
+        )
         assert set(card["labels"]) == set(labels)
     triage = json.loads((folder / "models" / "triage" / "model.json").read_text())
     assert set(triage["labels"]) == set(departments)
@@ -128,7 +153,9 @@ from tests.clients.test_go_client import go_client  # noqa: E402,F401
 from tests.clients.test_node_client import NODE_CLIENT, node  # noqa: E402,F401
 
 
-def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(desk, node, descriptors, go_client) -> None:
+def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(
+    desk, node, descriptors, go_client
+) -> None:
     import subprocess
 
     mesh, _ = desk

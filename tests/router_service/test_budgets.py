@@ -51,22 +51,30 @@ def _label(response: router_pb2.RouteResponse) -> str:
     return out.label
 
 
-async def test_an_escalation_that_cannot_finish_in_time_is_skipped_and_marked_degraded(mesh) -> None:
+async def test_an_escalation_that_cannot_finish_in_time_is_skipped_and_marked_degraded(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(DEGRADE)
     response = await m.stub.Route(text_request("q"))
     assert _label(response) == "cheap"
-    degraded = [s for s in response.execution.stages if s.status == router_pb2.StageRun.STATUS_DEGRADED]
+    degraded = [
+        s for s in response.execution.stages if s.status == router_pb2.StageRun.STATUS_DEGRADED
+    ]
     assert [s.stage for s in degraded] == ["slow_strong"]
     assert "expects 5000 ms" in degraded[0].detail
     assert "degraded:slow_strong" in response.execution.path
     assert m.models["slow_strong"].calls == 0
 
 
-async def test_an_escalation_over_the_cost_cap_takes_the_cheaper_answer_instead_of_failing(mesh) -> None:
+async def test_an_escalation_over_the_cost_cap_takes_the_cheaper_answer_instead_of_failing(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(DEGRADE.replace("flow: too_slow", "flow: too_dear"))
     response = await m.stub.Route(text_request("q"))
     assert _label(response) == "cheap"
-    (degraded,) = [s for s in response.execution.stages if s.status == router_pb2.StageRun.STATUS_DEGRADED]
+    (degraded,) = [
+        s for s in response.execution.stages if s.status == router_pb2.StageRun.STATUS_DEGRADED
+    ]
     assert "over the cost cap of $0.05" in degraded.detail
     assert response.execution.total_cost_usd == pytest.approx(0.002)
     assert m.models["pricey_strong"].calls == 0
@@ -117,7 +125,9 @@ flow:
 """
 
 
-async def test_spans_carry_budget_elapsed_cost_and_flag_the_stage_over_its_budget(mesh, spans) -> None:
+async def test_spans_carry_budget_elapsed_cost_and_flag_the_stage_over_its_budget(
+    mesh, spans
+) -> None:
     m: InLoopMesh = await mesh(OVER_BUDGET)
     response = await m.stub.Route(text_request("q"))
     assert [s.over_budget for s in response.execution.stages] == [False, True]
@@ -150,7 +160,9 @@ flow: both
 """
 
 
-async def test_a_fanout_whose_branches_together_pass_the_cap_is_refused_before_any_branch_runs(mesh) -> None:
+async def test_a_fanout_whose_branches_together_pass_the_cap_is_refused_before_any_branch_runs(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(CAPS)
     with pytest.raises(aio.AioRpcError) as caught:
         await m.stub.Route(text_request("q"))
@@ -173,7 +185,9 @@ flow: wordy
 """
 
 
-async def test_token_usage_that_takes_a_request_past_its_cap_fails_instead_of_passing_silently(mesh) -> None:
+async def test_token_usage_that_takes_a_request_past_its_cap_fails_instead_of_passing_silently(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(WORDY)
     with pytest.raises(aio.AioRpcError) as caught:
         await m.stub.Route(text_request("many words in this request"))

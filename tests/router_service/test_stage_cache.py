@@ -38,14 +38,22 @@ def _run(response: router_pb2.RouteResponse) -> router_pb2.StageRun:
     return response.execution.stages[0]
 
 
-async def test_a_repeated_input_is_a_cache_hit_that_costs_nothing_until_its_ttl_expires(mesh) -> None:
+async def test_a_repeated_input_is_a_cache_hit_that_costs_nothing_until_its_ttl_expires(
+    mesh,
+) -> None:
     m: InLoopMesh = await mesh(CACHED)
     first = await m.stub.Route(text_request("hello"))
     second = await m.stub.Route(text_request("hello"))
     other = await m.stub.Route(text_request("other"))
     assert output_text(first) == output_text(second) == "hello!"
-    assert (_run(first).cache_hit, _run(second).cache_hit, _run(other).cache_hit) == (False, True, False)
-    assert second.execution.total_cost_usd == 0 and first.execution.total_cost_usd == pytest.approx(0.01)
+    assert (_run(first).cache_hit, _run(second).cache_hit, _run(other).cache_hit) == (
+        False,
+        True,
+        False,
+    )
+    assert second.execution.total_cost_usd == 0 and first.execution.total_cost_usd == pytest.approx(
+        0.01
+    )
     assert m.models["model"].calls == 2
     await asyncio.sleep(0.6)
     expired = await m.stub.Route(text_request("hello"))
@@ -72,7 +80,9 @@ async def test_errors_are_never_cached(mesh) -> None:
 async def test_a_shared_redis_cache_serves_hits_and_an_outage_degrades_to_no_cache(
     mesh, redis_server: RedisServer
 ) -> None:
-    text = CACHED.replace("flow: model", f"cache: {{backend: redis, url: '{redis_server.url}'}}\nflow: model")
+    text = CACHED.replace(
+        "flow: model", f"cache: {{backend: redis, url: '{redis_server.url}'}}\nflow: model"
+    )
     first_replica: InLoopMesh = await mesh(text)
     second_replica: InLoopMesh = await mesh(text)
     await first_replica.stub.Route(text_request("shared"))

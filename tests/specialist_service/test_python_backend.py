@@ -198,7 +198,9 @@ async def test_failing_model_is_internal_without_traceback_and_server_keeps_serv
 
 async def test_model_answering_another_type_than_declared_is_internal(serve: Serve) -> None:
     # echo declares Classification output but returns its Text input: a model that lies
-    served = await serve(python_config("tests.stages:echo", options={"output_type": "tutti.v1.Classification"}))
+    served = await serve(
+        python_config("tests.stages:echo", options={"output_type": "tutti.v1.Classification"})
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await served.stub.Invoke(invoke_request(payloads_pb2.Text(text="hi")))
     assert caught.value.code() is grpc.StatusCode.INTERNAL
@@ -259,7 +261,11 @@ def test_config_type_that_contradicts_the_model_is_refused_at_start() -> None:
     from tutti.errors import ConfigError
 
     config = SpecialistConfig.from_mapping(
-        {"backend": "python", "factory": "tests.stages:echo", "output": "tutti.v1.Completion"}, stage="e"
+        {"backend": "python", "factory": "tests.stages:echo", "output": "tutti.v1.Completion"},
+        stage="e",
     )
-    with pytest.raises(ConfigError, match="output: tutti.v1.Completion, but the model declares output_type tutti.v1.Text"):
+    with pytest.raises(
+        ConfigError,
+        match="output: tutti.v1.Completion, but the model declares output_type tutti.v1.Text",
+    ):
         build_backend(config)

@@ -17,10 +17,19 @@ def _acme_file() -> descriptor_pb2.FileDescriptorSet:
     order = files.file.add(name="acme/v1/order.proto", package="acme.v1", syntax="proto3")
     order.dependency.append("tutti/v1/payloads.proto")
     message = order.message_type.add(name="Order")
-    message.field.add(name="id", number=1, type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
-                      label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
-    message.field.add(name="intent", number=2, type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
-                      type_name=".tutti.v1.Classification", label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    message.field.add(
+        name="id",
+        number=1,
+        type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+    )
+    message.field.add(
+        name="intent",
+        number=2,
+        type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+        type_name=".tutti.v1.Classification",
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+    )
     return files
 
 
@@ -43,7 +52,9 @@ def test_types_learnt_from_a_describe_become_usable_messages_that_are_still_vali
 
 def test_unpack_names_the_field_for_a_wrong_or_empty_payload() -> None:
     types = MessageTypes()
-    with pytest.raises(PayloadTypeError, match=r"^input: holds tutti.v1.Text; expected tutti.v1.Classification"):
+    with pytest.raises(
+        PayloadTypeError, match=r"^input: holds tutti.v1.Text; expected tutti.v1.Classification"
+    ):
         types.unpack(pack(payloads_pb2.Text(text="x")), "tutti.v1.Classification", "input")
     with pytest.raises(PayloadTypeError, match=r"^input: is empty"):
         types.unpack(any_pb2.Any(), "tutti.v1.Text", "input")
@@ -51,5 +62,7 @@ def test_unpack_names_the_field_for_a_wrong_or_empty_payload() -> None:
 
 def test_map_entries_are_named_with_their_key() -> None:
     with pytest.raises(RequestError) as caught:
-        validate_input(payloads_pb2.Classification(label="a", confidence=0.5, scores={"a": 3.0}), "input")
+        validate_input(
+            payloads_pb2.Classification(label="a", confidence=0.5, scores={"a": 3.0}), "input"
+        )
     assert caught.value.field == 'input.scores["a"]'
