@@ -425,11 +425,13 @@ class Engine:
         invoke = self._invoke[spec.name]
         delay = spec.hedge.delay_ms / 1000.0
         calls: list[asyncio.Future[stage_pb2.InvokeResponse]] = []
+        rpcs: list[Any] = []  # the grpc calls, cancelled as RPCs (a wrapping task may not be)
         failure: aio.AioRpcError | None = None
         try:
             while True:
                 if len(calls) < spec.hedge.attempts:
-                    calls.append(asyncio.ensure_future(invoke(request, timeout=timeout)))
+                    rpcs.append(invoke(request, timeout=timeout))
+                    calls.append(asyncio.ensure_future(rpcs[-1]))
                 pending = [c for c in calls if not c.done()]
                 wait = delay if len(calls) < spec.hedge.attempts else None
                 if pending:
@@ -448,6 +450,8 @@ class Engine:
                     assert failure is not None
                     raise failure
         finally:
+            for rpc in rpcs:
+                rpc.cancel()
             for call in calls:
                 call.cancel()
 
