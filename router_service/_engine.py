@@ -359,6 +359,10 @@ class Engine:
             if circuit is not None:
                 circuit.record(exc.code() not in FAILURE_CODES)
             raise self._failed(spec, run, started, exc) from None
+        except asyncio.CancelledError:
+            if circuit is not None:
+                circuit.abandon()  # a cancelled probe says nothing about the stage
+            raise
         if circuit is not None:
             circuit.record(True)
         usage = response.usage

@@ -226,6 +226,7 @@ class Circuit:
         self.opened = 0  # how many times it opened
         self._in_a_row = 0
         self._recent: collections.deque[bool] = collections.deque(maxlen=policy.window)
+        self._failed = 0  # failures in _recent, kept as it changes
         self._probing = False
 
     def allow(self) -> bool:
@@ -244,28 +245,42 @@ class Circuit:
     def retry_in_s(self) -> float:
         return max(0.0, self.policy.open_s - (self.clock() - self.opened_at))
 
+    def abandon(self) -> None:
+        """A call it let through ended with no verdict (its caller cancelled it)."""
+        if self.state == self.HALF_OPEN:
+            self._probing = False
+
     def record(self, ok: bool) -> None:
         if self.state == self.HALF_OPEN:
             self._probing = False
             if ok:
                 self.state = self.CLOSED
-                self._in_a_row = 0
-                self._recent.clear()
+                self._forget()
             else:
                 self._open()
             return
-        self._recent.append(ok)
-        self._in_a_row = 0 if ok else self._in_a_row + 1
-        failed = self._recent.count(False)
-        full = len(self._recent) == self.policy.window
+        recent = self._recent
+        if len(recent) == self.policy.window and not recent[0]:
+            self._failed -= 1  # the oldest outcome is about to drop out
+        recent.append(ok)
+        if ok:
+            self._in_a_row = 0
+            return
+        self._failed += 1
+        self._in_a_row += 1
+        full = len(recent) == self.policy.window
         if self._in_a_row >= self.policy.failures or (
-            full and failed / len(self._recent) >= self.policy.error_rate
+            full and self._failed / len(recent) >= self.policy.error_rate
         ):
             self._open()
+
+    def _forget(self) -> None:
+        self._in_a_row = 0
+        self._failed = 0
+        self._recent.clear()
 
     def _open(self) -> None:
         self.state = self.OPEN
         self.opened_at = self.clock()
         self.opened += 1
-        self._in_a_row = 0
-        self._recent.clear()
+        self._forget()

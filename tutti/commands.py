@@ -81,6 +81,10 @@ def _client_tls(args: argparse.Namespace) -> ClientTls | None:
 
 async def _serve(args: argparse.Namespace) -> None:
     kind: str = args.kind
+    # Flags and secret files are checked before anything starts.
+    tls = _server_tls(args)
+    client_tls = _client_tls(args) if kind == "router" else None
+    token = load_token(args.token_file) if kind == "router" else None
     telemetry = setup_telemetry(f"tutti-{kind}")
     max_message_bytes = args.max_message_mb * 1024 * 1024
     if kind == "router":
@@ -91,9 +95,8 @@ async def _serve(args: argparse.Namespace) -> None:
             raise ConfigError(
                 Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
             )
-        channels = ChannelPool(max_message_bytes, tls=_client_tls(args))
+        channels = ChannelPool(max_message_bytes, tls=client_tls)
         router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
-        token = load_token(args.token_file)
         services = [router_service.service(router, authorize=TokenCheck(token) if token else None)]
         if args.reload_every > 0:
             router.watch(args.reload_every)
@@ -109,7 +112,7 @@ async def _serve(args: argparse.Namespace) -> None:
         grace_s=args.grace,
         max_message_bytes=max_message_bytes,
         max_in_flight=args.max_in_flight,
-        tls=_server_tls(args),
+        tls=tls,
     )
     server = Server(services, options)
 

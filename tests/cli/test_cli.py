@@ -394,3 +394,29 @@ def test_serve_with_a_missing_config_names_the_file_without_a_traceback(tmp_path
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"tutti: configuration error: {missing}: cannot read"), lines
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tls-cert", "a.crt"], "--tls-cert and --tls-key go together"),
+        (["--tls-client-ca", "ca.crt"], "--tls-client-ca needs --tls-cert and --tls-key"),
+        (["--tls-client-cert", "c.crt"], "--tls-client-cert and --tls-client-key need --tls-ca"),
+        (["--token-file", "no-such-token"], "no-such-token: cannot read the token file"),
+    ],
+)
+def test_serve_router_refuses_incomplete_security_flags_before_starting(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    result = tutti(
+        "serve", "router", "--config", "examples/quickstart/composition.yaml", *flags
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr, result.stderr
+
+
+def test_serve_help_teaches_limits_and_security() -> None:
+    result = tutti("serve", "--help")
+    for flag in ("--max-in-flight", "--max-message-mb", "--reload-every", "--tls-client-ca", "--token-file"):
+        assert flag in result.stdout

@@ -65,6 +65,16 @@ def test_circuit_opens_after_failures_in_a_row_then_lets_one_probe_through() -> 
     assert circuit.state == Circuit.CLOSED and circuit.allow()
 
 
+def test_a_cancelled_probe_lets_the_next_call_probe() -> None:
+    clock = Clock()
+    circuit = Circuit(CircuitPolicy(failures=1, open_s=1.0), clock)
+    circuit.record(False)
+    clock.now += 1.5
+    assert circuit.allow() and not circuit.allow()
+    circuit.abandon()
+    assert circuit.allow()
+
+
 def test_circuit_opens_on_the_error_rate_of_its_window() -> None:
     circuit = Circuit(CircuitPolicy(failures=100, error_rate=0.5, window=10), Clock())
     for i in range(9):
