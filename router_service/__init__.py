@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,28 +28,43 @@ __all__ = [
 ]
 
 
-def service(router: Router, authorize: Callable[[Any], None] | None = None) -> Service:
-    """The RouterService, ready for tutti.server.Server.
+# Every router service of this process, for the gauges (registered once: OpenTelemetry keeps
+# the first callbacks of an instrument name and ignores later ones).
+_LIVE: weakref.WeakKeyDictionary[Router, Gate] = weakref.WeakKeyDictionary()
+_GAUGES: list[bool] = []
 
-    `authorize` checks each call's metadata (a bearer token). The calls in
-    flight are reported as the gauge `tutti.router.in_flight`, the router's
-    queue depth.
-    """
-    gate = Gate()
+
+def _register_gauges() -> None:
+    if _GAUGES:
+        return
+    _GAUGES.append(True)
     observe(
         "tutti.router.in_flight",
         "router calls in flight (its queue depth)",
-        lambda: [(float(gate.in_flight), {})],
+        lambda: [(float(sum(gate.in_flight for gate in list(_LIVE.values()))), {})],
     )
     observe(
         "tutti.circuit.state",
         "each stage's circuit: 0 closed, 1 half-open, 2 open",
         lambda: [
             (float(circuit.state), {"tutti.composition": name, "tutti.stage": stage})
+            for router in list(_LIVE.keys())
             for name, engine in router.engines.items()
             for stage, circuit in engine.circuits.items()
         ],
     )
+
+
+def service(router: Router, authorize: Callable[[Any], None] | None = None) -> Service:
+    """The RouterService, ready for tutti.server.Server.
+
+    `authorize` checks each call's metadata (a bearer token). The calls in
+    flight are reported as the gauge `tutti.router.in_flight`, the router's
+    queue depth, and each stage's circuit as `tutti.circuit.state`.
+    """
+    gate = Gate()
+    _LIVE[router] = gate
+    _register_gauges()
     return Service(
         name="tutti.v1.RouterService",
         servicer=RouterServicer(router),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -324,3 +325,48 @@ async def test_a_server_past_its_in_flight_limit_sheds_with_resource_exhausted_a
     finally:
         await channel.close()
         await server.stop(0)
+
+
+_METRICS = None
+
+
+@pytest.fixture
+def metric_reader() -> Any:
+    """An in-memory reader on a meter provider installed once as the global one (OTel allows one)."""
+    global _METRICS
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    if _METRICS is None:
+        _METRICS = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[_METRICS]))
+    return _METRICS
+
+
+def gauge(reader: Any, name: str) -> list[tuple[float, dict[str, Any]]]:
+    found = []
+    for resource in reader.get_metrics_data().resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == name:
+                    found += [(p.value, dict(p.attributes)) for p in metric.data.data_points]
+    return found
+
+
+async def test_queue_depth_and_circuit_state_are_reported_as_gauges(mesh, metric_reader) -> None:
+    m: InLoopMesh = await mesh(
+        composition(
+            "{fallback: [a, slow]}",
+            a=("flaky", "{failures: -1}", "retry: false, circuit: {failures: 1, open_s: 60}"),
+            slow=("slow", "{delay_ms: 300}"),
+        )
+    )
+    calls = [asyncio.ensure_future(m.stub.Route(text_request("x"), timeout=5)) for _ in range(3)]
+    await asyncio.sleep(0.15)  # all three wait on the slow stage
+    depth = [v for v, _ in gauge(metric_reader, "tutti.router.in_flight")]
+    circuits = gauge(metric_reader, "tutti.circuit.state")
+    await asyncio.gather(*calls)
+    assert 3.0 in depth
+    assert (float(Circuit.OPEN), {"tutti.composition": "t", "tutti.stage": "a"}) in circuits
+    assert (float(Circuit.CLOSED), {"tutti.composition": "t", "tutti.stage": "slow"}) in circuits
