@@ -93,6 +93,10 @@ def child_pids(pid: int) -> set[int]:
     return children
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Up:
     """A running `tutti up`, with the endpoints it printed."""
@@ -116,6 +120,9 @@ class Up:
                 text=True,
                 # Its own process group, which its children join: a hard kill reaches them all.
                 start_new_session=True,
+                # As from a terminal: a test run started in the background (`cmd &`) would
+                # otherwise hand `up` an ignored SIGINT, and Ctrl-C could not be tested.
+                preexec_fn=_default_sigint,
             )
         up = cls(process, log)
         # A thread drains stdout for the whole run, so `up` never blocks on a full pipe.
