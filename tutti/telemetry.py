@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from grpc import aio
 from opentelemetry import metrics, trace
@@ -133,7 +133,46 @@ def client_interceptors() -> list[aio.ClientInterceptor]:
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
     factory = cast(_ClientInterceptorsFactory, aio_client_interceptors)
-    return factory(filter_=_traced())
+    unary_unary, *others = factory(filter_=_traced())
+    return [_cancellable(unary_unary), *others]
+
+
+def _cancellable(interceptor: aio.ClientInterceptor) -> aio.ClientInterceptor:
+    """OpenTelemetry's unary-unary client interceptor, made to let cancellation through.
+
+    The library's version awaits the call's status inside the interceptor,
+    so the interceptor task outlives the call's start, and cancelling the
+    call then cancels only that task: the RPC runs on to its deadline (a
+    hedge's losing copy, a fan-out's late branch). This one returns the call
+    at once and ends the span from the call's done callback instead; spans,
+    attributes and context propagation stay the library's.
+    """
+    import asyncio
+
+    from opentelemetry.instrumentation.grpc import _aio_client
+
+    base = _aio_client.UnaryUnaryAioClientInterceptor
+
+    class Cancellable(base):  # type: ignore[misc, valid-type]
+        async def _wrap_unary_response(self, continuation: Any, span: Any) -> Any:
+            try:
+                call = await continuation()
+            except aio.AioRpcError as exc:
+                self.add_error_details_to_span(span, exc)
+                span.end()
+                raise
+            hook = self._call_response_hook
+
+            async def finish(done: Any) -> None:
+                code, details = await done.code(), await done.details()
+                end = _aio_client._unary_done_callback(span, code, details, hook)  # type: ignore[no-untyped-call]
+                end(done)
+
+            call.add_done_callback(lambda done: asyncio.ensure_future(finish(done)))
+            return call
+
+    interceptor.__class__ = Cancellable
+    return interceptor
 
 
 def _traced() -> Callable[[object], bool]:
