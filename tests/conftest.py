@@ -88,6 +88,26 @@ async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
     return mesh
 
 
+async def start_stage(config: Path, options: ServerOptions | None = None) -> tuple[Server, Any]:
+    """One specialist from its config file, serving in this loop; its server and its model."""
+    from specialist_service import load_specialist_config
+
+    spec = load_specialist_config(config)
+    backend = build_backend(spec)
+    server = Server(
+        [
+            Service(
+                name="tutti.v1.StageService",
+                servicer=StageServicer(spec, backend),
+                add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+            )
+        ],
+        options or ServerOptions(grace_s=0),
+    )
+    await server.start()
+    return server, getattr(backend, "model", None)
+
+
 @pytest.fixture
 def write_composition(tmp_path: Path) -> Callable[[str], Path]:
     """Write YAML text (dedented) to a file and return its path."""

@@ -19,12 +19,11 @@ from router_service._compile import (
     read_composition,
 )
 from router_service._resilience import Circuit, CircuitPolicy
-from specialist_service import StageServicer, build_backend, load_specialist_config
-from tests.conftest import InLoopMesh
+from tests.conftest import InLoopMesh, start_stage
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.stages import Flaky, Hiccup, Slow
 from tutti.errors import CompositionError
-from tutti.server import Server, ServerOptions, Service
+from tutti.server import ServerOptions
 from tutti.v1 import router_pb2, stage_pb2_grpc
 
 FAILED = router_pb2.StageRun.STATUS_FAILED
@@ -199,21 +198,9 @@ async def test_replicas_share_the_calls_and_a_dead_one_is_skipped(
     config.write_text('stage: echo\nbackend: python\nfactory: "tests.stages:echo"\n')
     servers, models = [], []
     for _ in range(2):
-        spec = load_specialist_config(config)
-        backend = build_backend(spec)
-        models.append(backend.model)  # type: ignore[attr-defined]
-        server = Server(
-            [
-                Service(
-                    "tutti.v1.StageService",
-                    StageServicer(spec, backend),
-                    stage_pb2_grpc.add_StageServiceServicer_to_server,
-                )
-            ],
-            ServerOptions(grace_s=0),
-        )
-        await server.start()
+        server, model = await start_stage(config)
         servers.append(server)
+        models.append(model)
     path = tmp_path / "c.yaml"
     path.write_text(
         textwrap.dedent(
@@ -289,19 +276,7 @@ async def test_a_server_past_its_in_flight_limit_sheds_with_resource_exhausted_a
     config.write_text(
         'stage: slow\nbackend: python\nfactory: "tests.stages:slow"\noptions: {delay_ms: 1000}\n'
     )
-    spec = load_specialist_config(config)
-    backend = build_backend(spec)
-    server = Server(
-        [
-            Service(
-                "tutti.v1.StageService",
-                StageServicer(spec, backend),
-                stage_pb2_grpc.add_StageServiceServicer_to_server,
-            )
-        ],
-        ServerOptions(grace_s=0, max_in_flight=2),
-    )
-    await server.start()
+    server, model = await start_stage(config, ServerOptions(grace_s=0, max_in_flight=2))
     from tutti.messages import pack
     from tutti.v1 import payloads_pb2, stage_pb2
 
@@ -314,7 +289,6 @@ async def test_a_server_past_its_in_flight_limit_sheds_with_resource_exhausted_a
         shed = [r for r in results if isinstance(r, aio.AioRpcError)]
         assert len(shed) == 4
         assert {r.code() for r in shed} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
-        model = backend.model  # type: ignore[attr-defined]
         assert isinstance(model, Slow) and model.calls == 2
     finally:
         await channel.close()

@@ -21,12 +21,12 @@ from grpc import aio
 
 import router_service
 from router_service import Router
-from specialist_service import StageServicer, build_backend, load_specialist_config
+from tests.conftest import start_stage
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tutti.channels import ChannelPool
 from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
-from tutti.server import Server, ServerOptions, Service
-from tutti.v1 import router_pb2_grpc, stage_pb2_grpc
+from tutti.server import Server, ServerOptions
+from tutti.v1 import router_pb2_grpc
 
 PROMPTLY_S = 5.0
 
@@ -122,18 +122,7 @@ def pki(tmp_path: Path) -> Pki:
 async def start_echo(tmp_path: Path, tls: ServerTls | None) -> Server:
     config = tmp_path / "echo.yaml"
     config.write_text('stage: echo\nbackend: python\nfactory: "tests.stages:echo"\n')
-    spec = load_specialist_config(config)
-    server = Server(
-        [
-            Service(
-                "tutti.v1.StageService",
-                StageServicer(spec, build_backend(spec)),
-                stage_pb2_grpc.add_StageServiceServicer_to_server,
-            )
-        ],
-        ServerOptions(grace_s=0, tls=tls),
-    )
-    await server.start()
+    server, _ = await start_stage(config, ServerOptions(grace_s=0, tls=tls))
     return server
 
 
