@@ -31,7 +31,7 @@ from router_service._plan import (
     walk,
 )
 from router_service._profile import StageProfile, expectations, profiles
-from router_service._resilience import FAILURE_CODES, Circuit, service_config
+from router_service._resilience import FAILURE_CODES, Circuit, stage_channel
 from router_service._spec import StageSpec
 from router_service._telemetry import RouterInstruments, tracer
 from tutti.channels import ChannelPool
@@ -127,9 +127,7 @@ class Engine:
             if spec.circuit is not None
         }
         for name, spec in composition.stages.items():
-            service = "tutti.v1.MergerService" if spec.is_merger else "tutti.v1.StageService"
-            method = "Merge" if spec.is_merger else "Invoke"
-            channel = channels.get(spec.endpoint, service_config(service, method, spec.retry))
+            channel = stage_channel(channels, spec)
             if spec.is_merger:
                 self._merge[name] = channel.unary_unary(
                     "/tutti.v1.MergerService/Merge",

@@ -8,11 +8,16 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
+from grpc import aio
 
+from tutti.channels import ChannelPool
 from tutti.config import read_number, unknown_keys
+
+if TYPE_CHECKING:
+    from router_service._spec import StageSpec
 
 __all__ = [
     "Circuit",
@@ -24,6 +29,7 @@ __all__ = [
     "parse_hedge",
     "parse_retry",
     "service_config",
+    "stage_channel",
 ]
 
 Report = Callable[[str, str], None]
@@ -86,6 +92,17 @@ def service_config(service: str, method: str, retry: RetryPolicy | None) -> str:
             }
         ]
     return json.dumps(config, sort_keys=True)
+
+
+def stage_channel(channels: ChannelPool, spec: StageSpec) -> aio.Channel:
+    """The one channel to a stage's target, with its retry policy: its Describe and its
+    Invoke (or a merger's Merge) share it."""
+    service, method = (
+        ("tutti.v1.MergerService", "Merge")
+        if spec.is_merger
+        else ("tutti.v1.StageService", "Invoke")
+    )
+    return channels.get(spec.endpoint, service_config(service, method, spec.retry))
 
 
 def parse_endpoint(raw: Any, report: Report) -> str:

@@ -17,6 +17,8 @@ from router_service._compile import Draft, compile_composition, read_composition
 from router_service._engine import Engine, Run
 from router_service._plan import Composition
 from router_service._profile import StageProfile
+from router_service._resilience import stage_channel
+from router_service._spec import StageSpec
 from tutti.channels import ChannelPool
 from tutti.config import Price
 from tutti.errors import ConfigError, NotFoundError, Problem, TuttiError
@@ -50,8 +52,9 @@ async def describe_stages(
     still let the composition compile.
     """
 
-    async def one(name: str, endpoint: str) -> tuple[str, Described | None]:
-        stub = channels.get(endpoint).unary_unary(
+    async def one(name: str, spec: StageSpec) -> tuple[str, Described | None]:
+        endpoint = spec.endpoint
+        stub = stage_channel(channels, spec).unary_unary(
             "/tutti.v1.StageService/Describe",
             request_serializer=stage_pb2.DescribeRequest.SerializeToString,
             response_deserializer=stage_pb2.DescribeResponse.FromString,
@@ -83,7 +86,7 @@ async def describe_stages(
         return name, Described(response.input_type, response.output_type, profile)
 
     pending = [
-        one(name, spec.endpoint)
+        one(name, spec)
         for name, spec in draft.stages.items()
         if not spec.is_merger and spec.endpoint
     ]
