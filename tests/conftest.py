@@ -108,6 +108,18 @@ async def start_stage(config: Path, options: ServerOptions | None = None) -> tup
     return server, getattr(backend, "model", None)
 
 
+def write_echo_composition(path: Path, endpoint: str, extra: str = "") -> Path:
+    """Composition `t`: one Text -> Text stage `echo` at `endpoint` (YAML: an address, quoted,
+    or a list), with `extra` stage keys such as "retry: false"."""
+    keys = f", {extra}" if extra else ""
+    path.write_text(
+        "composition: t\ninput: tutti.v1.Text\noutput: tutti.v1.Text\nstages:\n"
+        f"  echo: {{endpoint: {endpoint}, input: tutti.v1.Text, output: tutti.v1.Text{keys}}}\n"
+        "flow: echo\n"
+    )
+    return path
+
+
 @pytest.fixture
 def write_composition(tmp_path: Path) -> Callable[[str], Path]:
     """Write YAML text (dedented) to a file and return its path."""

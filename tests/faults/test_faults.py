@@ -14,15 +14,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import pytest
 from grpc import aio
 
+from tests.conftest import write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tutti.mesh import READY_PREFIX
 from tutti.v1 import router_pb2_grpc
@@ -90,19 +89,7 @@ def specialist(
 
 
 def router(tmp_path: Path, endpoint: str, *flags: str) -> Service:
-    path = tmp_path / "composition.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            composition: t
-            input: tutti.v1.Text
-            output: tutti.v1.Text
-            stages:
-              echo: {{endpoint: {endpoint}, input: tutti.v1.Text, output: tutti.v1.Text}}
-            flow: echo
-            """
-        )
-    )
+    path = write_echo_composition(tmp_path / "composition.yaml", endpoint)
     return Service("router", "--config", str(path), *flags)
 
 

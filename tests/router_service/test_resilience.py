@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from router_service._compile import (
     read_composition,
 )
 from router_service._resilience import Circuit, CircuitPolicy
-from tests.conftest import InLoopMesh, start_stage
+from tests.conftest import InLoopMesh, start_stage, write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.stages import Flaky, Hiccup, Slow
 from tutti.errors import CompositionError
@@ -201,18 +200,8 @@ async def test_replicas_share_the_calls_and_a_dead_one_is_skipped(
         server, model = await start_stage(config)
         servers.append(server)
         models.append(model)
-    path = tmp_path / "c.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            composition: t
-            input: tutti.v1.Text
-            output: tutti.v1.Text
-            stages:
-              echo: {{endpoint: [{servers[0].address}, {servers[1].address}]}}
-            flow: echo
-            """
-        )
+    path = write_echo_composition(
+        tmp_path / "c.yaml", f"[{servers[0].address}, {servers[1].address}]"
     )
     router = await Router.load([path])
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from grpc import aio
 
 import router_service
 from router_service import Router
-from tests.conftest import start_stage
+from tests.conftest import start_stage, write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tutti.channels import ChannelPool
 from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
@@ -127,20 +126,9 @@ async def start_echo(tmp_path: Path, tls: ServerTls | None) -> Server:
 
 
 def composition(tmp_path: Path, address: str) -> Path:
-    path = tmp_path / "c.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            composition: t
-            input: tutti.v1.Text
-            output: tutti.v1.Text
-            stages:
-              echo: {{endpoint: "{address}", input: tutti.v1.Text, output: tutti.v1.Text, retry: false, circuit: false}}
-            flow: echo
-            """
-        )
+    return write_echo_composition(
+        tmp_path / "c.yaml", f'"{address}"', "retry: false, circuit: false"
     )
-    return path
 
 
 async def route_once(path: Path, tls: ClientTls | None) -> str:
