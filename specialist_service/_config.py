@@ -12,7 +12,7 @@ from typing import Literal
 from tutti.config import Price
 from tutti.errors import ConfigError, Problem
 from tutti.located_yaml import LocatedMap, load_located
-from tutti.messages import CLASSIFICATION
+from tutti.messages import CLASSIFICATION, COMPLETION
 
 __all__ = [
     "BACKENDS",
@@ -23,7 +23,10 @@ __all__ = [
     "load_specialist_config",
 ]
 
-BACKENDS = ("python", "sklearn")
+BACKENDS = ("python", "sklearn", "openai", "oip", "gguf")
+BackendName = Literal["python", "sklearn", "openai", "oip", "gguf"]
+# Backends configured by a section of their own, named after them (`openai: {...}`).
+SECTION_BACKENDS = ("openai", "oip", "gguf")
 
 _TEXT = "tutti.v1.Text"
 
@@ -31,6 +34,7 @@ _KEYS = frozenset(
     {
         "stage", "backend", "factory", "options", "model", "input", "output", "text_field",
         "name", "version", "price", "expected_latency_ms", "description",
+        *SECTION_BACKENDS,
     }
 )  # fmt: skip
 _PRICE_KEYS = ("per_call_usd", "per_1k_input_tokens_usd", "per_1k_output_tokens_usd")
@@ -38,6 +42,13 @@ _PRICE_KEYS = ("per_call_usd", "per_1k_input_tokens_usd", "per_1k_output_tokens_
 _BACKEND_KEYS = {
     "python": frozenset({"factory", "options"}),
     "sklearn": frozenset({"model", "text_field"}),
+    **{name: frozenset({name}) for name in SECTION_BACKENDS},
+}
+# Types a backend assumes when the config names none.
+_DEFAULT_TYPES: dict[str, tuple[str, str]] = {
+    "sklearn": (_TEXT, CLASSIFICATION),
+    "openai": (_TEXT, COMPLETION),
+    "gguf": (_TEXT, COMPLETION),
 }
 
 
@@ -50,7 +61,7 @@ class SpecialistConfig:
     """
 
     stage: str
-    backend: Literal["python", "sklearn"]
+    backend: BackendName
     factory: str = ""
     options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     model: Path | None = None
@@ -62,6 +73,10 @@ class SpecialistConfig:
     price: Price = field(default_factory=Price)
     expected_latency_ms: float = 0.0
     description: str = ""
+    # The backend's own section (`openai:`, `oip:`, `gguf:`), checked by that backend.
+    section: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    # Relative paths in the section resolve against this folder.
+    base_dir: Path = field(default_factory=Path.cwd)
     # Where the configuration came from, so later errors can point at it.
     source: str = "<config>"
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), compare=False)
@@ -148,8 +163,9 @@ class SpecialistConfig:
             if not model.is_absolute():
                 model = (base_dir or Path.cwd()) / model
 
-        input_type = text("input", _TEXT if backend == "sklearn" else "")
-        output_type = text("output", CLASSIFICATION if backend == "sklearn" else "")
+        default_input, default_output = _DEFAULT_TYPES.get(backend, ("", ""))
+        input_type = text("input", default_input, required=backend == "oip")
+        output_type = text("output", default_output, required=backend == "oip")
         if backend == "sklearn" and output_type != CLASSIFICATION:
             raise fail("output", f"the sklearn backend answers {CLASSIFICATION}, not {output_type}")
 
@@ -161,9 +177,13 @@ class SpecialistConfig:
                 raise fail(f"price.{key}", f"unknown key; known keys are {', '.join(_PRICE_KEYS)}")
         price = Price(*(number(price_data, key, f"price.{key}") for key in _PRICE_KEYS))
 
+        section = data.get(backend, {}) if backend in SECTION_BACKENDS else {}
+        if not isinstance(section, Mapping) or not all(isinstance(k, str) for k in section):
+            raise fail(backend, f"must be a mapping of the {backend} backend's settings")
+
         return cls(
             stage=stage,
-            backend="python" if backend == "python" else "sklearn",
+            backend=_BACKEND_NAMES[BACKENDS.index(backend)],
             factory=factory,
             options=MappingProxyType(dict(options)),
             model=model,
@@ -175,9 +195,14 @@ class SpecialistConfig:
             price=price,
             expected_latency_ms=number(data, "expected_latency_ms", "expected_latency_ms"),
             description=text("description"),
+            section=MappingProxyType(dict(section)),
+            base_dir=base_dir or Path.cwd(),
             source=source,
             lines=MappingProxyType(at),
         )
+
+
+_BACKEND_NAMES: tuple[BackendName, ...] = ("python", "sklearn", "openai", "oip", "gguf")
 
 
 def _dotted(name: str) -> bool:
@@ -204,11 +229,18 @@ def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfi
 
 
 def key_lines(data: Mapping[str, object]) -> dict[str, int]:
-    """1-based line of each top-level key, and of `price.<key>`, where the YAML loader kept them."""
+    """1-based line of each top-level key, and of `<section>.<key>` for the nested mappings
+    (price, a backend's section, and theirs), where the YAML loader kept them."""
     if not isinstance(data, LocatedMap):
         return {}
     lines = dict(data.key_lines)
-    price = data.get("price")
-    if isinstance(price, LocatedMap):
-        lines.update({f"price.{key}": line for key, line in price.key_lines.items()})
+
+    def nested(prefix: str, value: object) -> None:
+        if isinstance(value, LocatedMap):
+            for key, line in value.key_lines.items():
+                lines[f"{prefix}.{key}"] = line
+                nested(f"{prefix}.{key}", value.get(key))
+
+    for key in ("price", *SECTION_BACKENDS):
+        nested(key, data.get(key))
     return lines

@@ -44,7 +44,7 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
     ) -> stage_pb2.InvokeResponse:
         msg = self._types.unpack(request.input, self._backend.input_type, "input")
         validate_input(msg, "input")
-        prediction = await self._backend.predict(msg)
+        prediction = await self._backend.predict(msg, context.time_remaining())
         usage = stage_pb2.Usage(
             input_tokens=prediction.input_tokens,
             output_tokens=prediction.output_tokens,

@@ -19,6 +19,7 @@ from tutti.v1 import stage_pb2 as _stage_pb2  # noqa: F401
 
 __all__ = [
     "CLASSIFICATION",
+    "COMPLETION",
     "TYPE_URL_PREFIX",
     "MessageTypes",
     "field_path",
@@ -156,6 +157,7 @@ class MessageTypes:
 
 
 CLASSIFICATION = "tutti.v1.Classification"
+COMPLETION = "tutti.v1.Completion"
 
 
 def follow_to_classification(descriptor: AnyType, field: str) -> tuple[AnyType, int, str]:
