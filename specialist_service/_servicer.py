@@ -64,8 +64,11 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
 def service(config: SpecialistConfig, types: MessageTypes | None = None) -> Service:
     """Build the configured backend and wrap it for tutti.server.Server."""
     types = types or MessageTypes()
+    backend = build_backend(config, types)
     return Service(
         name="tutti.v1.StageService",
-        servicer=StageServicer(config, build_backend(config, types), types),
+        servicer=StageServicer(config, backend, types),
         add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+        # Backends holding connections (openai, oip) close them when the server stops.
+        close=getattr(backend, "aclose", None),
     )
