@@ -17,10 +17,17 @@ _MISSING = object()
 class Section:
     """The `openai:` (or `oip:`, `gguf:`) mapping of one specialist config."""
 
-    def __init__(self, config: SpecialistConfig, known: frozenset[str]) -> None:
+    def __init__(
+        self,
+        config: SpecialistConfig,
+        known: frozenset[str],
+        *,
+        name: str = "",
+        data: Mapping[str, object] | None = None,
+    ) -> None:
         self.config = config
-        self.name = config.backend
-        self.data = config.section
+        self.name = name or config.backend
+        self.data = config.section if data is None else data
         for key in self.data:
             if key not in known:
                 raise self.error(key, f"unknown key; known keys are {', '.join(sorted(known))}")
@@ -95,6 +102,10 @@ class Section:
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
             raise self.error(key, f"must be a mapping, not {value!r}")
         return value
+
+    def child(self, key: str, known: frozenset[str]) -> Section:
+        """The mapping at `key` (empty when absent) as a Section of its own: `openai.retry`."""
+        return Section(self.config, known, name=f"{self.name}.{key}", data=self.mapping(key))
 
     def strings(self, key: str) -> list[str]:
         value = self._get(key, False)

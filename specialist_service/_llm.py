@@ -1,0 +1,254 @@
+"""What the LLM backends share: a prompt rendered from the typed input, a completion parsed back.
+
+A prompt template is Python format syntax over the input message's fields:
+`"Ticket: {triage.ticket.text}"`; `{input}` is the whole message as JSON.
+Field paths are checked against the input type when the config loads.
+
+A completion becomes the output message in one of two ways:
+- `text`: the text goes into one string field (`text_field`, default `text`);
+  a `finish_reason` field, as in tutti.v1.Completion, gets the model's reason.
+- `json`: the first JSON object in the completion (code fences and chatter
+  around it tolerated) is parsed into the output type; unknown keys are ignored.
+With `extend_input`, the output starts as a copy of the input (the output type
+must then be the input type), so a stage can fill in one field of what it got.
+Either way the result is validated against the output type's constraints, and a
+completion that cannot become a valid output is an error naming the stage.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from google.protobuf import descriptor, json_format, message
+
+from specialist_service._section import Section
+from tutti.errors import OutputValidationError
+from tutti.messages import MessageTypes, validate_output
+
+__all__ = ["Completion", "LlmContract", "json_schema", "load_contract"]
+
+_FD = descriptor.FieldDescriptor
+# The pure-Python and upb descriptor classes differ to the type checker, not at run time.
+_Descriptor = Any
+_WHOLE_INPUT = "input"
+_CHAT_KEYS = frozenset(
+    {"system", "prompt", "response", "text_field", "extend_input", "max_tokens", "temperature"}
+)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a model generated and what it consumed."""
+
+    text: str
+    finish_reason: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class LlmContract:
+    """How one stage talks to its LLM: the messages it sends and how it reads the answer."""
+
+    stage: str
+    input_type: str
+    output_type: str
+    system: str
+    prompt: str
+    response: Literal["text", "json"]
+    text_field: str
+    extend_input: bool
+    max_tokens: int
+    temperature: float
+    output_class: type[message.Message]
+
+    def messages(self, msg: message.Message) -> list[dict[str, str]]:
+        """The chat messages for one input: the system prompt, then the rendered template."""
+        chat = [{"role": "system", "content": self.system}] if self.system else []
+        chat.append({"role": "user", "content": render(self.prompt, msg)})
+        return chat
+
+    def parse(self, completion: Completion, msg: message.Message) -> message.Message:
+        """The output message for `completion`, validated; OutputValidationError names the stage."""
+        output = self.output_class()
+        if self.extend_input:
+            output.CopyFrom(msg)
+        if self.response == "text":
+            setattr(output, self.text_field, completion.text.strip())
+            if "finish_reason" in output.DESCRIPTOR.fields_by_name:
+                output.finish_reason = completion.finish_reason  # type: ignore[attr-defined]
+        else:
+            found = first_json_object(completion.text)
+            if found is None:
+                excerpt = completion.text.strip()[:80]
+                why = " (cut off at max_tokens)" if completion.finish_reason == "length" else ""
+                raise OutputValidationError(
+                    self.stage, "(completion)", f"holds no JSON object{why}: {excerpt!r}"
+                )
+            try:
+                json_format.ParseDict(found, output, ignore_unknown_fields=True)
+            except json_format.ParseError as exc:
+                raise OutputValidationError(
+                    self.stage, "(completion)", f"does not fit {self.output_type}: {exc}"
+                ) from exc
+        validate_output(self.stage, output)
+        return output
+
+
+def render(template: str, msg: message.Message) -> str:
+    """Fill `template` from `msg`; paths were checked at load, so lookups cannot fail."""
+    out: list[str] = []
+    for literal, path, spec, conversion in string.Formatter().parse(template):
+        out.append(literal)
+        if path is None:
+            continue
+        value: Any = msg if path == _WHOLE_INPUT else _lookup(msg, path)
+        if isinstance(value, message.Message):
+            value = json_format.MessageToJson(value, indent=None)
+        elif conversion == "r":
+            value = repr(value)
+        out.append(format(value, spec or ""))
+    return "".join(out)
+
+
+def _lookup(msg: message.Message, path: str) -> object:
+    value: object = msg
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def first_json_object(text: str) -> dict[str, object] | None:
+    """The first JSON object in `text`: the whole text, or one inside fences or prose."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            found, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(found, dict):
+            return found
+        start = text.find("{", start + 1)
+    return None
+
+
+def load_contract(section: Section, types: MessageTypes) -> LlmContract:
+    """Read and check the chat keys of an LLM backend's section against the stage's types."""
+    config = section.config
+    for key in ("input", "output"):
+        if not types.knows(getattr(config, key)):
+            raise config.error(key, f"unknown message type {getattr(config, key)}")
+    input_descriptor = types.message_class(config.input).DESCRIPTOR
+    output_class = types.message_class(config.output)
+    prompt = section.text("prompt", "{text}" if "text" in input_descriptor.fields_by_name else "")
+    if not prompt:
+        raise section.error("prompt", f"missing; {config.input} has no `text` field to default to")
+    _check_template(section, "prompt", prompt, input_descriptor)
+    system = section.text("system")
+    _check_template(section, "system", system, None)
+    default_response = "text" if "text" in output_class.DESCRIPTOR.fields_by_name else "json"
+    response = section.text("response", default_response)
+    if response not in ("text", "json"):
+        raise section.error("response", f"must be text or json, not {response!r}")
+    text_field = section.text("text_field", "text")
+    if response == "text":
+        field = output_class.DESCRIPTOR.fields_by_name.get(text_field)
+        if field is None or field.type != _FD.TYPE_STRING or field.is_repeated:
+            raise section.error(
+                "text_field",
+                f"{config.output} has no string field {text_field!r} for the completion's text"
+                " (or set response: json)",
+            )
+    extend_input = section.flag("extend_input", False)
+    if extend_input and config.input != config.output:
+        raise section.error(
+            "extend_input", f"needs the same input and output type, not {config.input} -> "
+            f"{config.output}"
+        )  # fmt: skip
+    return LlmContract(
+        stage=config.stage,
+        input_type=config.input,
+        output_type=config.output,
+        system=system,
+        prompt=prompt,
+        response="text" if response == "text" else "json",
+        text_field=text_field,
+        extend_input=extend_input,
+        max_tokens=section.integer("max_tokens", 256, minimum=1),
+        temperature=section.number("temperature", 0.0),
+        output_class=output_class,
+    )
+
+
+def chat_keys() -> frozenset[str]:
+    """The section keys load_contract reads; each backend adds its own."""
+    return _CHAT_KEYS
+
+
+def _check_template(section: Section, key: str, template: str, msg: _Descriptor) -> None:
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise section.error(
+            key, f"is not a valid template: {exc} (write {{{{ for a brace)"
+        ) from exc
+    for _, path, _, _ in parts:
+        if path is None:
+            continue
+        if msg is None:
+            raise section.error(
+                key, f"takes no fields, but has {{{path}}} (write {{{{ for a brace)"
+            )
+        if path != _WHOLE_INPUT:
+            problem = _path_problem(msg, path)
+            if problem:
+                raise section.error(key, f"{{{path}}}: {problem}")
+
+
+def _path_problem(msg: _Descriptor, path: str) -> str:
+    current: _Descriptor = msg
+    for part in path.split("."):
+        if current is None:
+            return f"{part!r} is inside a field that is not a message"
+        field = current.fields_by_name.get(part)
+        if field is None:
+            known = ", ".join(current.fields_by_name) or "none"
+            return f"{current.full_name} has no field {part!r} (fields: {known})"
+        current = field.message_type if field.type == _FD.TYPE_MESSAGE else None
+    return ""
+
+
+def json_schema(msg: _Descriptor, depth: int = 0) -> dict[str, object]:
+    """A JSON Schema for `msg` in protobuf's JSON mapping, to constrain a model's output."""
+    properties: dict[str, object] = {}
+    for field in msg.fields:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value = _field_schema(field.message_type.fields_by_name["value"], depth)
+            properties[field.json_name] = {"type": "object", "additionalProperties": value}
+            continue
+        schema = _field_schema(field, depth)
+        properties[field.json_name] = (
+            {"type": "array", "items": schema} if field.is_repeated else schema
+        )
+    return {"type": "object", "properties": properties}
+
+
+def _field_schema(field: _Descriptor, depth: int) -> dict[str, object]:
+    if field.type == _FD.TYPE_MESSAGE:
+        if depth >= 4:  # recursive types: stop describing, accept any object
+            return {"type": "object"}
+        return json_schema(field.message_type, depth + 1)
+    if field.type == _FD.TYPE_ENUM:
+        return {"type": "string", "enum": [v.name for v in field.enum_type.values]}
+    if field.type == _FD.TYPE_BOOL:
+        return {"type": "boolean"}
+    if field.type in (_FD.TYPE_FLOAT, _FD.TYPE_DOUBLE):
+        return {"type": "number"}
+    if field.type in (_FD.TYPE_STRING, _FD.TYPE_BYTES):
+        return {"type": "string"}
+    return {"type": "integer"}

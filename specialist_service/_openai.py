@@ -1,0 +1,363 @@
+"""The `openai` backend: chat completions from any OpenAI-compatible server, over httpx.
+
+    backend: openai
+    input: tutti.support.v1.Resolution
+    output: tutti.support.v1.Resolution
+    openai:
+      base_url: http://127.0.0.1:8080/v1
+      model: smollm2
+      api_key_env: OPENAI_API_KEY       # or api_key_file; never the key itself
+      system: You draft replies for a bank's support desk.
+      prompt: "Customer: {triage.ticket.text}\\nDraft a reply."
+      response: text                    # or json (see _llm.py)
+      text_field: reply
+      extend_input: true
+      max_tokens: 200
+      retry: {attempts: 3, backoff_s: 0.5, max_backoff_s: 8}
+
+Each call's timeout is what is left of the caller's deadline (else `timeout_s`).
+429 and 5xx answers and failed connections are retried with exponential backoff
+and jitter; a Retry-After header sets the wait instead. A wait that would pass the
+deadline is not started: the call fails at once with the last answer's status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import httpx
+from google.protobuf import message
+
+from specialist_service._backends import Prediction
+from specialist_service._config import SpecialistConfig
+from specialist_service._llm import Completion, LlmContract, chat_keys, json_schema, load_contract
+from specialist_service._section import Section
+from tutti.errors import StageCallError, StageDeadlineError
+from tutti.messages import MessageTypes
+
+__all__ = ["OpenAIBackend", "RetryPolicy", "build"]
+
+log = logging.getLogger(__name__)
+
+_KEYS = chat_keys() | {
+    "base_url", "model", "api_key_env", "api_key_file", "timeout_s", "retry", "response_format",
+}  # fmt: skip
+_RESPONSE_FORMATS = ("json_schema", "json_object", "none")
+_RETRIED = frozenset({429, 500, 502, 503, 504})
+_DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+
+    def wait_s(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before attempt `attempt + 1`: the server's Retry-After, else backoff with jitter."""
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.max_backoff_s, self.backoff_s * 2**attempt))
+
+
+class _Retryable(Exception):
+    def __init__(self, code: grpc.StatusCode, detail: str, retry_after: float | None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class OpenAIBackend:
+    """One stage's model behind an OpenAI-compatible `/chat/completions`."""
+
+    def __init__(
+        self,
+        contract: LlmContract,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str,
+        timeout_s: float,
+        retry: RetryPolicy,
+        response_format: str,
+        version: str,
+    ) -> None:
+        self.contract = contract
+        self.input_type = contract.input_type
+        self.output_type = contract.output_type
+        self.name = model
+        self.version = version
+        self._model = model
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._timeout_s = timeout_s
+        self._retry = retry
+        self._response_format = _response_format(contract, response_format)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # Created here, used inside the server's loop; httpx binds to a loop only on first use.
+        self._client = httpx.AsyncClient(headers=headers)
+
+    def body(self, msg: message.Message, *, stream: bool = False) -> dict[str, Any]:
+        """The JSON request for one input."""
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": self.contract.messages(msg),
+            "max_tokens": self.contract.max_tokens,
+            "temperature": self.contract.temperature,
+        }
+        if self._response_format is not None:
+            body["response_format"] = self._response_format
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
+        deadline = time.monotonic() + (self._timeout_s if timeout is None else timeout)
+        answer = await self._with_retries(self.body(msg), deadline)
+        completion = _completion(answer, self.contract.stage)
+        return Prediction(
+            self.contract.parse(completion, msg),
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            # The model runs elsewhere; no CPU of ours is worth reporting as its compute.
+            compute_ms=0.0,
+        )
+
+    async def stream(
+        self, msg: message.Message, timeout: float | None = None
+    ) -> AsyncIterator[str | Prediction]:
+        """The completion's text as it is generated, then the whole Prediction.
+
+        Only the connection is retried: once text has reached the caller, a
+        failure ends the call. Servers that report no usage in a stream
+        (llama.cpp's) get their output tokens counted one per text chunk,
+        which is how they send them, and no input tokens.
+        """
+        deadline = time.monotonic() + (self._timeout_s if timeout is None else timeout)
+        parts: list[str] = []
+        finish = ""
+        usage: Mapping[str, Any] = {}
+        chunks = 0
+        async with _Attempts(self, self.body(msg, stream=True), deadline) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                event = _json_object(data, self.contract.stage)
+                usage = event.get("usage") or usage
+                for choice in event.get("choices") or ():
+                    delta = (choice.get("delta") or {}).get("content") or ""
+                    finish = choice.get("finish_reason") or finish
+                    if delta:
+                        chunks += 1
+                        parts.append(delta)
+                        yield delta
+        completion = Completion(
+            "".join(parts),
+            finish,
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or chunks),
+        )
+        yield Prediction(
+            self.contract.parse(completion, msg),
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            compute_ms=0.0,
+        )
+
+    async def _with_retries(self, body: dict[str, Any], deadline: float) -> dict[str, Any]:
+        async with _Attempts(self, body, deadline) as response:
+            await response.aread()
+            return _json_object(response.text, self.contract.stage)
+
+    async def _send(self, body: dict[str, Any], deadline: float) -> httpx.Response:
+        """One attempt; the response is open (streamed) and OK, or _Retryable/StageCallError."""
+        left = deadline - time.monotonic()
+        stage = self.contract.stage
+        if left <= 0:
+            raise StageDeadlineError(stage, "no time left for the model server")
+        request = self._client.build_request(
+            "POST", self._url, json=body, timeout=httpx.Timeout(left)
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise StageDeadlineError(
+                stage, f"the model server did not answer in {left:.1f}s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(
+                grpc.StatusCode.UNAVAILABLE, f"cannot reach {self._url}: {exc}", None
+            ) from exc
+        if response.status_code == 200:
+            return response
+        await response.aread()
+        await response.aclose()
+        detail = f"the model server answered {response.status_code}: {_error_text(response)}"
+        if response.status_code in _RETRIED:
+            code = (
+                grpc.StatusCode.RESOURCE_EXHAUSTED
+                if response.status_code == 429
+                else grpc.StatusCode.UNAVAILABLE
+            )
+            raise _Retryable(code, detail, _retry_after(response.headers.get("retry-after")))
+        # The request itself was refused (a bad key, an unknown model): retrying cannot help.
+        raise StageCallError(stage, grpc.StatusCode.FAILED_PRECONDITION, detail)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _Attempts:
+    """`async with` over an OK response, after as many retries as the policy and deadline allow."""
+
+    def __init__(self, backend: OpenAIBackend, body: dict[str, Any], deadline: float) -> None:
+        self._backend = backend
+        self._body = body
+        self._deadline = deadline
+        self._response: httpx.Response | None = None
+
+    async def __aenter__(self) -> httpx.Response:
+        backend = self._backend
+        policy = backend._retry
+        stage = backend.contract.stage
+        for attempt in range(policy.attempts):
+            try:
+                self._response = await backend._send(self._body, self._deadline)
+                return self._response
+            except _Retryable as exc:
+                last = exc
+            wait = policy.wait_s(attempt, last.retry_after)
+            left = self._deadline - time.monotonic()
+            if attempt + 1 == policy.attempts or wait >= left:
+                break
+            log.info("stage '%s': %s; retrying in %.2fs", stage, last, wait)
+            await asyncio.sleep(wait)
+        tries = f"after {attempt + 1} attempt{'s' if attempt else ''}"
+        raise StageCallError(stage, last.code, f"{last} ({tries})")
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+
+
+def _response_format(contract: LlmContract, name: str) -> dict[str, Any] | None:
+    """What asks the server for JSON: OpenAI's json_schema, or json_object with the schema
+    as llama.cpp's server and vLLM take it; nothing for plain text."""
+    if contract.response != "json" or name == "none":
+        return None
+    schema = json_schema(contract.output_class.DESCRIPTOR)
+    if name == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+
+
+def _completion(answer: Mapping[str, Any], stage: str) -> Completion:
+    choices = answer.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise StageCallError(stage, grpc.StatusCode.UNAVAILABLE, "the model server sent no choices")
+    choice = choices[0]
+    content = (choice.get("message") or {}).get("content")
+    usage = answer.get("usage") or {}
+    return Completion(
+        content if isinstance(content, str) else "",
+        str(choice.get("finish_reason") or ""),
+        int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0),
+    )
+
+
+def _json_object(text: str, stage: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise StageCallError(
+            stage,
+            grpc.StatusCode.UNAVAILABLE,
+            f"the model server sent no JSON object: {text[:80]!r}",
+        )
+    return value
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error")
+    except (json.JSONDecodeError, AttributeError):
+        error = None
+    text = error.get("message") if isinstance(error, dict) else response.text
+    return str(text or response.reason_phrase).strip()[:200]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds, from delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
+    section = Section(config, frozenset(_KEYS))
+    contract = load_contract(section, types)
+    base_url = section.text("base_url", required=True)
+    if not base_url.startswith(("http://", "https://")):
+        raise section.error("base_url", f"must start with http:// or https://, not {base_url!r}")
+    model = section.text("model", required=True)
+    retry_section = section.child("retry", frozenset({"attempts", "backoff_s", "max_backoff_s"}))
+    policy = RetryPolicy(
+        attempts=retry_section.integer("attempts", 3, minimum=1),
+        backoff_s=retry_section.number("backoff_s", 0.5),
+        max_backoff_s=retry_section.number("max_backoff_s", 8.0),
+    )
+    # The version keys the router's stage cache: a server's model name and this stage's
+    # prompt. A server that swaps the weights behind the same name needs `version:` set.
+    identity = json.dumps([model, contract.system, contract.prompt, contract.max_tokens])
+    return OpenAIBackend(
+        contract,
+        base_url=base_url,
+        model=model,
+        api_key=_api_key(section),
+        timeout_s=section.number("timeout_s", 60.0, above=True),
+        retry=policy,
+        response_format=section.choice("response_format", _RESPONSE_FORMATS),
+        version=config.version or hashlib.sha256(identity.encode()).hexdigest()[:12],
+    )
+
+
+def _api_key(section: Section) -> str:
+    """The key from a file or an environment variable; absent is fine for local servers."""
+    path = section.path("api_key_file")
+    if path is not None:
+        if "api_key_env" in section.data:
+            raise section.error("api_key_file", "give api_key_file or api_key_env, not both")
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise section.error("api_key_file", f"cannot read {path}: {exc.strerror}") from exc
+    name = section.text("api_key_env", _DEFAULT_KEY_ENV)
+    key = os.environ.get(name, "")
+    if not key and "api_key_env" in section.data:
+        raise section.error("api_key_env", f"the environment variable {name} is not set")
+    return key
