@@ -350,7 +350,7 @@ def _api_key(section: Section) -> str:
     """The key from a file or an environment variable; absent is fine for local servers."""
     path = section.path("api_key_file")
     if path is not None:
-        if "api_key_env" in section.data:
+        if section.data.get("api_key_env") is not None:
             raise section.error("api_key_file", "give api_key_file or api_key_env, not both")
         try:
             return path.read_text(encoding="utf-8").strip()
@@ -358,6 +358,6 @@ def _api_key(section: Section) -> str:
             raise section.error("api_key_file", f"cannot read {path}: {exc.strerror}") from exc
     name = section.text("api_key_env", _DEFAULT_KEY_ENV)
     key = os.environ.get(name, "")
-    if not key and "api_key_env" in section.data:
+    if not key and section.data.get("api_key_env") is not None:
         raise section.error("api_key_env", f"the environment variable {name} is not set")
     return key

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,3 +172,12 @@ def spans() -> Any:
         trace.set_tracer_provider(provider)
     _SPANS.clear()
     return _SPANS
+
+
+@pytest.fixture(scope="session")
+def llama_url() -> Iterator[str]:
+    """A real llama.cpp OpenAI-compatible server with SmolLM2-135M on loopback, for the session."""
+    from tests.llm_servers import llama_server
+
+    with llama_server() as url:
+        yield url

@@ -39,6 +39,7 @@ async def serve() -> AsyncIterator[Serve]:
                     name="tutti.v1.StageService",
                     servicer=StageServicer(config, backend),
                     add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+                    close=getattr(backend, "aclose", None),
                 )
             ],
             ServerOptions(port=0),
