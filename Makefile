@@ -25,7 +25,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP) redis-server node-client go-client
+test: $(STAMP) redis-server node-client go-client mlserver
 	$(BIN)/python -m pytest
 
 # Under 10 minutes on 2 cores; close other work first (bench/README.md).
@@ -52,6 +52,22 @@ go-client: $(STAMP)
 		test -d /usr/share/gocode/src/google.golang.org/grpc || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GO_DEBS))
 	PYTHON=$(CURDIR)/$(BIN)/python examples/clients/go/build.sh
+
+# MLServer, the inference server the oip backend's tests start (tests/mlserver.py). It pins
+# protobuf<7, so it lives in a virtualenv of its own; scikit-learn and the libraries its pickles
+# hold (numpy, scipy, joblib) are pinned to this project's, so a model loads and scores the same.
+MLSERVER_VENV := .venv-mlserver
+MLSERVER_STAMP := $(MLSERVER_VENV)/.installed
+
+$(MLSERVER_STAMP): $(STAMP)
+	$(PYTHON) -m venv $(MLSERVER_VENV)
+	$(MLSERVER_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLSERVER_VENV)/bin/pip install --quiet mlserver==1.7.1 mlserver-sklearn==1.7.1 \
+		$$($(BIN)/pip freeze | grep -iE '^(scikit-learn|numpy|scipy|joblib)==')
+	touch $(MLSERVER_STAMP)
+
+.PHONY: mlserver
+mlserver: $(MLSERVER_STAMP)
 
 # The stage-cache tests start real redis-server processes of their own.
 redis-server:
