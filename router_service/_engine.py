@@ -28,6 +28,7 @@ from router_service._plan import (
     SequenceNode,
     SplitNode,
     StageNode,
+    answering_stages,
     walk,
 )
 from router_service._profile import StageProfile, expectations, profiles
@@ -83,6 +84,8 @@ class Run:
     stages: MutableSequence[router_pb2.StageRun] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     cost: float = 0.0
+    # Receives the answering stage's text as it is generated (RouteCompletion), if set.
+    deltas: Callable[[str], None] | None = None
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -121,6 +124,8 @@ class Engine:
         self._composition_label = {"tutti.composition": composition.name}
         self._invoke: dict[str, Callable[..., Awaitable[stage_pb2.InvokeResponse]]] = {}
         self._merge: dict[str, Callable[..., Awaitable[merger_pb2.MergeResponse]]] = {}
+        self._invoke_stream: dict[str, Callable[..., Any]] = {}
+        self._answering = frozenset(id(n) for n in answering_stages(composition.flow))
         self.circuits = {
             name: Circuit(spec.circuit)
             for name, spec in composition.stages.items()
@@ -139,6 +144,11 @@ class Engine:
                     "/tutti.v1.StageService/Invoke",
                     request_serializer=stage_pb2.InvokeRequest.SerializeToString,
                     response_deserializer=stage_pb2.InvokeResponse.FromString,
+                )
+                self._invoke_stream[name] = channel.unary_stream(
+                    "/tutti.v1.StageService/InvokeStream",
+                    request_serializer=stage_pb2.InvokeRequest.SerializeToString,
+                    response_deserializer=stage_pb2.InvokeStreamResponse.FromString,
                 )
         self._classes = {
             name: types.message_class(name)
@@ -349,7 +359,9 @@ class Engine:
         started = time.perf_counter()
         request = stage_pb2.InvokeRequest(input=payload, stage=spec.name)
         try:
-            if spec.hedge is None:
+            if run.deltas is not None and id(node) in self._answering:
+                response = await self._streamed(spec, request, timeout, run.deltas)
+            elif spec.hedge is None:
                 response = await self._invoke[spec.name](request, timeout=timeout)
             else:
                 response = await self._hedged(spec, request, timeout)
@@ -397,6 +409,34 @@ class Engine:
             # the caller's wait, so it happens beside the request.
             self._store(spec.name, key, response.SerializeToString())
         return Result(response.output, decoded)
+
+    async def _streamed(
+        self,
+        spec: StageSpec,
+        request: stage_pb2.InvokeRequest,
+        timeout: float | None,
+        deltas: Callable[[str], None],
+    ) -> stage_pb2.InvokeResponse:
+        """InvokeStream: each delta to `deltas`, then the response (no hedging: one stream).
+
+        A stage that does not implement InvokeStream is called with Invoke.
+        """
+        call = self._invoke_stream[spec.name](request, timeout=timeout)
+        try:
+            async for event in call:
+                if event.HasField("response"):
+                    response: stage_pb2.InvokeResponse = event.response
+                    return response
+                deltas(event.delta)
+        except aio.AioRpcError as exc:
+            if exc.code() is not grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            return await self._invoke[spec.name](request, timeout=timeout)
+        finally:
+            call.cancel()
+        raise StageCallError(
+            spec.name, grpc.StatusCode.UNAVAILABLE, "InvokeStream ended without a response"
+        )
 
     def _admit(self, spec: StageSpec, run: Run) -> Circuit | None:
         """The stage's circuit, after checking that it lets this call through."""

@@ -173,6 +173,28 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
+def answering_stages(node: Node) -> list[StageNode]:
+    """The stages whose output, once produced, is `node`'s answer as it stands.
+
+    Their text may be streamed to a client while it is generated. A fan-out's
+    branches are merged and a fallback's attempt may be replaced, so neither
+    has one; an escalation's source or a cascade's early step may be replaced
+    too, so only the tiers and the last step count.
+    """
+    if isinstance(node, StageNode):
+        return [node]
+    if isinstance(node, SequenceNode | CascadeNode):
+        return answering_stages(node.steps[-1])
+    if isinstance(node, EscalateNode):
+        return [s for tier in node.tiers for s in answering_stages(tier.to)]
+    if isinstance(node, RouteNode):
+        targets = (node.default, *(n for _, n in node.cases), *(e.to for e in node.escalations))
+        return [s for target in targets for s in answering_stages(target)]
+    if isinstance(node, SplitNode):
+        return [s for branch in node.branches for s in answering_stages(branch)]
+    return []
+
+
 def walk(node: Node) -> list[Node]:
     """Every node in the tree under `node`, itself included."""
     found = [node]

@@ -187,8 +187,12 @@ class Router:
         return engine
 
     async def route(
-        self, request: router_pb2.RouteRequest, time_remaining: float | None
+        self,
+        request: router_pb2.RouteRequest,
+        time_remaining: float | None,
+        deltas: Callable[[str], None] | None = None,
     ) -> router_pb2.RouteResponse:
+        """Run one request; `deltas` receives the answering stage's text as it is generated."""
         started = time.perf_counter()
         if request.HasField("options"):
             validate_input(request.options, "options")
@@ -203,6 +207,7 @@ class Router:
             cost_cap=_cost_cap(composition, request.options),
             no_cache=request.options.no_cache,
             stages=execution.stages,  # records go straight into the answer
+            deltas=deltas,
         )
         try:
             result = await engine.run(request.input, run)

@@ -30,6 +30,22 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.RouteResponse:
         return await self.router.route(request, context.time_remaining())
 
+    async def RouteCompletion(
+        self, request: router_pb2.RouteRequest, context: aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[router_pb2.RouteCompletionResponse]:
+        """Route, sending the answering stage's text as it arrives, then the response."""
+        deltas: asyncio.Queue[str | None] = asyncio.Queue()
+        routed = asyncio.ensure_future(
+            self.router.route(request, context.time_remaining(), deltas.put_nowait)
+        )
+        routed.add_done_callback(lambda _: deltas.put_nowait(None))
+        try:
+            while (delta := await deltas.get()) is not None:
+                yield router_pb2.RouteCompletionResponse(delta=delta)
+            yield router_pb2.RouteCompletionResponse(response=routed.result())
+        finally:
+            routed.cancel()
+
     async def ListCompositions(
         self, request: router_pb2.ListCompositionsRequest, context: aio.ServicerContext[Any, Any]
     ) -> router_pb2.ListCompositionsResponse:

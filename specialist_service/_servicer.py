@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+from google.protobuf import message
 from grpc import aio
 
-from specialist_service._backends import Backend, build_backend
+from specialist_service._backends import Backend, Prediction, build_backend
 from specialist_service._config import SpecialistConfig
 from tutti.messages import MessageTypes, pack, validate_input
 from tutti.server import Service
@@ -42,9 +44,31 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
     async def Invoke(
         self, request: stage_pb2.InvokeRequest, context: aio.ServicerContext[Any, Any]
     ) -> stage_pb2.InvokeResponse:
+        msg = self._input(request)
+        prediction = await self._backend.predict(msg, context.time_remaining())
+        return self._response(prediction)
+
+    async def InvokeStream(
+        self, request: stage_pb2.InvokeRequest, context: aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[stage_pb2.InvokeStreamResponse]:
+        msg = self._input(request)
+        stream = getattr(self._backend, "stream", None)
+        if stream is None:
+            prediction = await self._backend.predict(msg, context.time_remaining())
+        else:
+            async for item in stream(msg, context.time_remaining()):
+                if isinstance(item, Prediction):
+                    prediction = item
+                    break
+                yield stage_pb2.InvokeStreamResponse(delta=item)
+        yield stage_pb2.InvokeStreamResponse(response=self._response(prediction))
+
+    def _input(self, request: stage_pb2.InvokeRequest) -> message.Message:
         msg = self._types.unpack(request.input, self._backend.input_type, "input")
         validate_input(msg, "input")
-        prediction = await self._backend.predict(msg, context.time_remaining())
+        return msg
+
+    def _response(self, prediction: Prediction) -> stage_pb2.InvokeResponse:
         usage = stage_pb2.Usage(
             input_tokens=prediction.input_tokens,
             output_tokens=prediction.output_tokens,

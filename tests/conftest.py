@@ -56,6 +56,7 @@ async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
                     name="tutti.v1.StageService",
                     servicer=StageServicer(config, backend),
                     add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
+                    close=getattr(backend, "aclose", None),
                 )
             else:
                 continue

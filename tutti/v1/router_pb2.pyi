@@ -54,6 +54,14 @@ class RouteStreamResponse(_message.Message):
     error: RouteError
     def __init__(self, request_id: _Optional[str] = ..., response: _Optional[_Union[RouteResponse, _Mapping]] = ..., error: _Optional[_Union[RouteError, _Mapping]] = ...) -> None: ...
 
+class RouteCompletionResponse(_message.Message):
+    __slots__ = ("delta", "response")
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    delta: str
+    response: RouteResponse
+    def __init__(self, delta: _Optional[str] = ..., response: _Optional[_Union[RouteResponse, _Mapping]] = ...) -> None: ...
+
 class RouteError(_message.Message):
     __slots__ = ("code", "message")
     CODE_FIELD_NUMBER: _ClassVar[int]

@@ -46,6 +46,11 @@ class RouterServiceStub:
                 request_serializer=tutti_dot_v1_dot_router__pb2.RouteStreamRequest.SerializeToString,
                 response_deserializer=tutti_dot_v1_dot_router__pb2.RouteStreamResponse.FromString,
                 _registered_method=True)
+        self.RouteCompletion = channel.unary_stream(
+                '/tutti.v1.RouterService/RouteCompletion',
+                request_serializer=tutti_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
+                response_deserializer=tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.FromString,
+                _registered_method=True)
         self.ListCompositions = channel.unary_unary(
                 '/tutti.v1.RouterService/ListCompositions',
                 request_serializer=tutti_dot_v1_dot_router__pb2.ListCompositionsRequest.SerializeToString,
@@ -73,6 +78,17 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RouteCompletion(self, request, context):
+        """RouteCompletion runs one input like Route and streams the text of the stage
+        that answers last as it is generated (an LLM stage at the end of the flow:
+        the last step of a sequence, a route's case, a cascade's last step, an
+        escalation tier). The last message is the RouteResponse. A failure after
+        some text ends the stream with an error status: discard that text.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListCompositions(self, request, context):
         """ListCompositions tells what this router serves and with which types.
         """
@@ -92,6 +108,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.RouteStream,
                     request_deserializer=tutti_dot_v1_dot_router__pb2.RouteStreamRequest.FromString,
                     response_serializer=tutti_dot_v1_dot_router__pb2.RouteStreamResponse.SerializeToString,
+            ),
+            'RouteCompletion': grpc.unary_stream_rpc_method_handler(
+                    servicer.RouteCompletion,
+                    request_deserializer=tutti_dot_v1_dot_router__pb2.RouteRequest.FromString,
+                    response_serializer=tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.SerializeToString,
             ),
             'ListCompositions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCompositions,
@@ -155,6 +176,33 @@ class RouterService:
             '/tutti.v1.RouterService/RouteStream',
             tutti_dot_v1_dot_router__pb2.RouteStreamRequest.SerializeToString,
             tutti_dot_v1_dot_router__pb2.RouteStreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RouteCompletion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tutti.v1.RouterService/RouteCompletion',
+            tutti_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
+            tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,6 +26,14 @@ class InvokeResponse(_message.Message):
     model: ModelRef
     def __init__(self, output: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[_Union[ModelRef, _Mapping]] = ...) -> None: ...
 
+class InvokeStreamResponse(_message.Message):
+    __slots__ = ("delta", "response")
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    delta: str
+    response: InvokeResponse
+    def __init__(self, delta: _Optional[str] = ..., response: _Optional[_Union[InvokeResponse, _Mapping]] = ...) -> None: ...
+
 class Usage(_message.Message):
     __slots__ = ("input_tokens", "output_tokens", "cost_usd", "compute_ms", "cache_hit")
     INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]

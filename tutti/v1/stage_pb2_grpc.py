@@ -41,6 +41,11 @@ class StageServiceStub:
                 request_serializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
                 response_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeResponse.FromString,
                 _registered_method=True)
+        self.InvokeStream = channel.unary_stream(
+                '/tutti.v1.StageService/InvokeStream',
+                request_serializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
+                response_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.FromString,
+                _registered_method=True)
         self.Describe = channel.unary_unary(
                 '/tutti.v1.StageService/Describe',
                 request_serializer=tutti_dot_v1_dot_stage__pb2.DescribeRequest.SerializeToString,
@@ -60,6 +65,15 @@ class StageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InvokeStream(self, request, context):
+        """InvokeStream runs the model on one input and sends what it generates as it
+        goes: text deltas, then the whole response, last. A model that cannot
+        stream sends the response alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Describe(self, request, context):
         """Describe tells the stage's contract: types, their descriptors, model card.
         """
@@ -74,6 +88,11 @@ def add_StageServiceServicer_to_server(servicer, server):
                     servicer.Invoke,
                     request_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.FromString,
                     response_serializer=tutti_dot_v1_dot_stage__pb2.InvokeResponse.SerializeToString,
+            ),
+            'InvokeStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.InvokeStream,
+                    request_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.FromString,
+                    response_serializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.SerializeToString,
             ),
             'Describe': grpc.unary_unary_rpc_method_handler(
                     servicer.Describe,
@@ -110,6 +129,33 @@ class StageService:
             '/tutti.v1.StageService/Invoke',
             tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
             tutti_dot_v1_dot_stage__pb2.InvokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvokeStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/tutti.v1.StageService/InvokeStream',
+            tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
+            tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
