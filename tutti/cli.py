@@ -248,7 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
             examples/support-desk/composition.yaml on loopback, send BANKING77 test
             tickets through the cheap model alone, the strong model alone and the
             composition, all over gRPC, and report accuracy, macro-F1, declared cost,
-            CPU time, latency, escalations, cost saved and PGR."""
+            CPU time, latency, escalations, cost saved and PGR.
+
+            Then the same tickets go through examples/llm-desk, the support desk with
+            a local LLM (SmolLM2-135M, in-process) drafting replies for the tickets
+            handed over to a person; the report adds the drafter's share of tickets,
+            its cost and its latency (the drafts' quality is not scored)."""
         ),
         epilog="writes report.json, report.md and report.png into --out",
     )
@@ -267,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also vary the escalation threshold and report the cost-quality curve",
     )
     demo.add_argument("--retrain", action="store_true", help="train the models again")
+    demo.add_argument(
+        "--no-drafts", action="store_true", help="skip the LLM desk (examples/llm-desk)"
+    )
 
     train = commands.add_parser(
         "train",
@@ -377,7 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tutti.commands import demo
 
             return demo(
-                None if args.all else args.tickets, args.seed, args.out, args.sweep, args.retrain
+                None if args.all else args.tickets,
+                args.seed,
+                args.out,
+                args.sweep,
+                args.retrain,
+                drafts=not args.no_drafts,
             )
         if args.command == "deploy":
             from tutti.deploy import render as render_manifests

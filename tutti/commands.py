@@ -263,11 +263,13 @@ async def route(
 # -- demo ----------------------------------------------------------------------
 
 
-def demo(tickets: int | None, seed: int, out: str, sweep: bool, retrain: bool) -> int:
+def demo(
+    tickets: int | None, seed: int, out: str, sweep: bool, retrain: bool, drafts: bool = True
+) -> int:
     """The support desk, measured: see tutti.demo."""
     from tutti.demo import run_demo
 
-    report = run_demo(tickets, seed, sweep, retrain)
+    report = run_demo(tickets, seed, sweep, retrain, drafts=drafts)
     print()
     print(report.table())
     for path in report.write(Path(out)):

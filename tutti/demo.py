@@ -37,6 +37,9 @@ __all__ = [
 
 DESK = Path(__file__).resolve().parent.parent / "examples" / "support-desk"
 COMPOSITION = DESK / "composition.yaml"
+# The support desk with an LLM drafting replies for the tickets handed over to a person.
+LLM_DESK = DESK.parent / "llm-desk" / "composition.yaml"
+DRAFTER = "drafter"
 DEPARTMENTS = DESK / "departments.yaml"
 DATASET = "BANKING77"
 SWEEP = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -186,8 +189,11 @@ async def run_composed(
     composition: str,
     tickets: Sequence[Ticket],
     slowest: list[router_pb2.Execution] | None = None,
+    executions: list[router_pb2.Execution] | None = None,
+    timeout_s: float = 30,
 ) -> list[Outcome]:
-    """Route every ticket through the router; keep the slowest request's execution in `slowest`."""
+    """Route every ticket through the router; keep the slowest request's execution in `slowest`
+    and, if given, every request's in `executions`."""
     async with aio.insecure_channel(address) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
 
@@ -195,13 +201,15 @@ async def run_composed(
             request = router_pb2.RouteRequest(composition=composition, input=pack(_ticket(ticket)))
             started = time.perf_counter()
             try:
-                response = await stub.Route(request, timeout=30)
+                response = await stub.Route(request, timeout=timeout_s)
             except aio.AioRpcError as exc:
                 return Outcome(ticket.intent, "", 0.0, 0.0, 0.0, error=exc.code().name)
             latency = (time.perf_counter() - started) * 1000.0
             resolution = support_pb2.Resolution()
             response.output.Unpack(resolution)
             execution = response.execution
+            if executions is not None:
+                executions.append(execution)
             if slowest is not None and (
                 not slowest or execution.latency_ms > slowest[0].latency_ms
             ):
@@ -263,8 +271,14 @@ def run_demo(
     retrain: bool = False,
     desk: Path = DESK,
     per_label: int | None = None,
+    drafts: bool = True,
+    llm_desk: Path = LLM_DESK,
 ) -> Report:
-    """Train what is missing, start the mesh, measure every system; return the report."""
+    """Train what is missing, start the mesh, measure every system; return the report.
+
+    With `drafts`, the tickets then go through `llm_desk` too (its own mesh, started
+    once the support desk's has stopped), and the report gets the drafter's figures.
+    """
     from specialist_service import training
 
     ensure_models(desk, retrain, per_label=per_label)
@@ -275,7 +289,58 @@ def run_demo(
         print(
             f"router on {mesh.router_address}; {len(tickets)} {DATASET} test tickets (seed {seed})"
         )
-        return measure(mesh, tickets, departments, seed, sweep)
+        report = measure(mesh, tickets, departments, seed, sweep)
+    if drafts:
+        print("starting the LLM desk's services (the support desk plus an LLM drafter) ...")
+        with Mesh.start(llm_desk) as mesh:
+            measure_drafts(mesh, tickets, report)
+    return report
+
+
+def measure_drafts(
+    mesh: Mesh, tickets: Sequence[Ticket], report: Report
+) -> list[router_pb2.Execution]:
+    """Send `tickets` through the LLM desk; add it to `report` with the drafter's figures.
+
+    Returns each request's execution, in ticket order.
+    """
+    name = yaml.safe_load(mesh.composition.read_text(encoding="utf-8"))["composition"]
+    executions: list[router_pb2.Execution] = []
+    # A draft takes seconds on a CPU: the composition's own budget bounds each request.
+    outcomes = asyncio.run(
+        run_composed(mesh.router_address, name, tickets, executions=executions, timeout_s=120)
+    )
+    report.systems.append(summarise(name, "drafts", outcomes))
+    report.drafts = draft_figures(executions, len(tickets))
+    return executions
+
+
+def draft_figures(executions: Sequence[router_pb2.Execution], n_tickets: int) -> dict[str, Any]:
+    """The drafter's share of tickets, cost and latency, from each request's execution."""
+    runs = [s for e in executions for s in e.stages if s.stage == DRAFTER]
+    ok = [s for s in runs if s.status == router_pb2.StageRun.STATUS_OK]
+    latencies = sorted(s.latency_ms for s in ok)
+    cost = sum(s.cost_usd for s in runs)
+
+    def percentile(share: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, round(share * (len(latencies) - 1)))]
+            if latencies
+            else 0.0
+        )
+
+    return {
+        "tickets": n_tickets,
+        "drafted": len(ok),
+        "drafter_failed": len(runs) - len(ok),
+        "drafted_share": len(ok) / n_tickets if n_tickets else 0.0,
+        "drafter_cost_usd": cost,
+        "drafter_cost_per_draft_usd": cost / len(ok) if ok else 0.0,
+        "drafter_p50_ms": percentile(0.5),
+        "drafter_p95_ms": percentile(0.95),
+        "drafter_compute_ms_mean": sum(s.compute_ms for s in ok) / len(ok) if ok else 0.0,
+        "quality": "not scored",
+    }
 
 
 def measure(

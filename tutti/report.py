@@ -92,6 +92,8 @@ class Report:
     specialists: list[dict[str, Any]] = field(default_factory=list)
     # The latency budget report of the composition's slowest request.
     slowest_request: str = ""
+    # The LLM desk's drafter: share of tickets drafted, cost and latency (tutti.demo).
+    drafts: dict[str, Any] = field(default_factory=dict)
 
     def system(self, name: str) -> SystemResult:
         return next(s for s in self.systems if s.name == name)
@@ -135,6 +137,7 @@ class Report:
             "sweep": [asdict(s) for s in self.sweep],
             "apgr": self.apgr(),
             "specialists": self.specialists,
+            "drafts": self.drafts,
         }
 
     def table(self) -> str:
@@ -165,6 +168,8 @@ class Report:
                     f"{s.escalated_share:>9.1%} {_fmt(self.pgr(s)):>7}"
                 )
             rows.append(f"APGR over the sweep: {_fmt(self.apgr())}")
+        if self.drafts:
+            rows += ["", *self.drafts_summary()]
         if self.slowest_request:
             rows += ["", "the slowest request through the composition:", self.slowest_request]
         if self.specialists:
@@ -218,6 +223,8 @@ class Report:
                     f"{s.escalated_share:.1%} | {_fmt(self.pgr(s))} |"
                 )
             lines.append(f"\nAPGR: {_fmt(self.apgr())}")
+        if self.drafts:
+            lines += ["", "## LLM drafts (examples/llm-desk)", "", *self.drafts_summary()]
         if self.specialists:
             lines += [
                 "",
@@ -230,6 +237,24 @@ class Report:
                 )
         lines.append("")
         return "\n".join(lines)
+
+    def drafts_summary(self) -> list[str]:
+        """The LLM desk's drafter in three lines (empty when the demo skipped it)."""
+        d = self.drafts
+        if not d:
+            return []
+        return [
+            (
+                f"LLM drafts: {d['drafted']} of {d['tickets']} tickets ({d['drafted_share']:.1%}) were"
+                f" handed over to a person and got a draft; {d['drafter_failed']} drafts failed."
+            ),
+            (
+                f"drafter: ${d['drafter_cost_usd']:.4f} in all, ${d['drafter_cost_per_draft_usd']:.5f}"
+                f" per draft; latency p50 {d['drafter_p50_ms']:.0f} ms, p95"
+                f" {d['drafter_p95_ms']:.0f} ms; CPU {d['drafter_compute_ms_mean']:.0f} ms per draft."
+            ),
+            "The drafts' quality is not scored.",
+        ]
 
     def plot(self, path: Path) -> None:
         import matplotlib

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from grpc import aio
 
 from specialist_service import training
-from tutti.demo import DESK, Ticket, ensure_models, measure, sample_tickets
+from tutti.demo import Ticket, measure, sample_tickets
 from tutti.mesh import Mesh
 from tutti.messages import pack
 from tutti.report import Report
@@ -24,18 +22,7 @@ from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 # twelve services takes a while on two busy cores, hence the longer timeout.
 pytestmark = pytest.mark.timeout(600)
 
-PER_LABEL = 20
 FANOUT_BELOW, STRONG_BELOW = 0.5, 0.7
-
-
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, Path]]:
-    folder = tmp_path_factory.mktemp("support-desk")
-    for name in ("composition.yaml", "desk.py", "departments.yaml", "macros.yaml"):
-        shutil.copy(DESK / name, folder / name)
-    ensure_models(folder, per_label=PER_LABEL, log=lambda _: None)
-    with Mesh.start(folder / "composition.yaml") as mesh:
-        yield mesh, folder
 
 
 def _tickets(folder: Path, count: int) -> list[Ticket]:
