@@ -319,6 +319,12 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
+    if "api_key" in config.section:
+        raise config.error(
+            "openai.api_key",
+            "a key does not belong in a config file; name its environment variable"
+            " (api_key_env) or its file (api_key_file)",
+        )
     section = Section(config, frozenset(_KEYS))
     contract = load_contract(section, types)
     base_url = section.text("base_url", required=True)

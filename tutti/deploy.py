@@ -64,8 +64,12 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
     return {"grpc": {"port": STAGE_PORT}, "periodSeconds": period, "failureThreshold": failures}
 
 
-def _specialist(stage: str, overlay: str) -> list[dict[str, Any]]:
-    """The Deployment, Service and NetworkPolicy (and in prod HPA and PDB) of one stage."""
+def _specialist(stage: str, overlay: str, backend: str = "") -> list[dict[str, Any]]:
+    """The Deployment, Service and NetworkPolicy (and in prod HPA and PDB) of one stage.
+
+    An `openai` stage also takes its environment from the Secret `<name>-credentials`, if
+    there is one: where its API key's variable (`api_key_env`) is meant to come from.
+    """
     name = resource_name(stage)
     labels = _labels(name, stage)
     selector = {"app.kubernetes.io/name": name}
@@ -105,7 +109,14 @@ def _specialist(stage: str, overlay: str) -> list[dict[str, Any]]:
             str(GRACE_S),
         ],
         "ports": [{"name": "grpc", "containerPort": STAGE_PORT, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": "tutti-otel", "optional": True}}],
+        "envFrom": [
+            {"configMapRef": {"name": "tutti-otel", "optional": True}},
+            *(
+                [{"secretRef": {"name": f"{name}-credentials", "optional": True}}]
+                if backend == "openai"
+                else []
+            ),
+        ],
         # Loading a model (the strong one's embeddings) can take tens of seconds.
         "startupProbe": _probe(5, 24),
         "readinessProbe": _probe(5, 3),
@@ -267,7 +278,13 @@ def render(
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / "composition.yaml")
 
-    documents = [doc for stage in served for doc in _specialist(stage, overlay)]
+    documents = [
+        doc
+        for stage in served
+        for doc in _specialist(
+            stage, overlay, str((draft.stages[stage].serve or {}).get("backend"))
+        )
+    ]
     _write_all(target / "specialists.yaml", documents)
     patch = [
         {

@@ -353,3 +353,37 @@ def test_another_namespace_reaches_every_name(tmp_path: Path) -> None:
     documents = kustomize(tmp_path)
     assert {d["metadata"].get("namespace", d["metadata"]["name"]) for d in documents} == {"shop"}
     assert all(".shop.svc.cluster.local:" in a for a in _router_endpoints(documents).values())
+
+
+def test_the_llm_desk_renders_with_its_drafter_and_an_optional_key_secret(tmp_path: Path) -> None:
+    """examples/llm-desk: a gguf drafter; turned into an openai one, its pod reads the
+    `<stage>-credentials` Secret (optional) for the key's variable, never the key itself."""
+    composition = tmp_path / "llm-desk.yaml"
+    text = (ROOT / "examples" / "llm-desk" / "composition.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["stages"]["drafter"]["serve"] = {
+        "backend": "openai",
+        "openai": {
+            "base_url": "http://vllm.models.svc:8000/v1",
+            "model": "m",
+            "api_key_env": "OPENAI_API_KEY",
+            "text_field": "reply",
+            "extend_input": True,
+        },
+    }
+    composition.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["deploy", "render", str(composition), "--overlay", "dev", "--out", str(out)]) == 0
+    documents = kustomize(out)
+    validate(documents, tmp_path)
+    containers = {n: p["spec"]["containers"][0] for n, p in pods(documents).items()}
+    drafter = containers[resource_name("drafter")]
+    assert {"secretRef": {"name": "tutti-drafter-credentials", "optional": True}} in drafter[
+        "envFrom"
+    ]
+    assert not [
+        c
+        for n, c in containers.items()
+        if n != resource_name("drafter")
+        and any("secretRef" in source for source in c.get("envFrom", []))
+    ]
