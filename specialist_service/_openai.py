@@ -24,6 +24,7 @@ deadline is not started: the call fails at once with the last answer's status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import json
@@ -124,7 +125,8 @@ class OpenAIBackend:
 
     async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         deadline = time.monotonic() + (self._timeout_s if timeout is None else timeout)
-        answer = await self._with_retries(self.body(msg), deadline)
+        async with self._bounded(deadline):
+            answer = await self._with_retries(self.body(msg), deadline)
         completion = _completion(answer, self.contract.stage)
         return Prediction(
             self.contract.parse(completion, msg),
@@ -149,8 +151,11 @@ class OpenAIBackend:
         finish = ""
         usage: Mapping[str, Any] = {}
         chunks = 0
-        async with _Attempts(self, self.body(msg, stream=True), deadline) as response:
-            async for line in response.aiter_lines():
+        async with (
+            self._bounded(deadline),
+            _Attempts(self, self.body(msg, stream=True), deadline) as response,
+        ):
+            async for line in _lines(response, self.contract.stage):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -180,8 +185,26 @@ class OpenAIBackend:
 
     async def _with_retries(self, body: dict[str, Any], deadline: float) -> dict[str, Any]:
         async with _Attempts(self, body, deadline) as response:
-            await response.aread()
+            try:
+                await response.aread()
+            except httpx.TransportError as exc:
+                raise _broke_off(self.contract.stage, exc) from exc
             return _json_object(response.text, self.contract.stage)
+
+    @contextlib.asynccontextmanager
+    async def _bounded(self, deadline: float) -> AsyncIterator[None]:
+        """The whole call, retries and reading included, ends by `deadline`.
+
+        httpx's timeouts bound each read, not the sum; a caller's gRPC deadline
+        cancels the call anyway, and this bounds calls that came without one.
+        """
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                yield
+        except TimeoutError:
+            raise StageDeadlineError(
+                self.contract.stage, "the model server did not finish within the deadline"
+            ) from None
 
     async def _send(self, body: dict[str, Any], deadline: float) -> httpx.Response:
         """One attempt; the response is open (streamed) and OK, or _Retryable/StageCallError."""
@@ -252,6 +275,20 @@ class _Attempts:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._response is not None:
             await self._response.aclose()
+
+
+async def _lines(response: httpx.Response, stage: str) -> AsyncIterator[str]:
+    try:
+        async for line in response.aiter_lines():
+            yield line
+    except httpx.TransportError as exc:
+        raise _broke_off(stage, exc) from exc
+
+
+def _broke_off(stage: str, exc: httpx.TransportError) -> StageCallError:
+    return StageCallError(
+        stage, grpc.StatusCode.UNAVAILABLE, f"the model server broke off its answer: {exc!r}"
+    )
 
 
 def _response_format(contract: LlmContract, name: str) -> dict[str, Any] | None:

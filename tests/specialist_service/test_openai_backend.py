@@ -275,3 +275,14 @@ def test_config_errors_point_at_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"drafter.yaml:6: stage 'drafter': openai.max_tokens"):
         build_backend(load_specialist_config(path))
+
+
+async def test_a_call_without_a_deadline_is_bounded_by_timeout_s(
+    proxy: Proxy, serve: Serve
+) -> None:
+    served = await serve(drafter(proxy.base_url, api_key_env=None, timeout_s=1))
+    proxy.faults.append(Fault(hold_s=20))
+    with pytest.raises(aio.AioRpcError) as caught:
+        await served.stub.Invoke(invoke(TICKET))  # no gRPC deadline
+    assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "stage 'drafter'" in (caught.value.details() or "")
