@@ -57,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run one service: router, specialist or merger",
         description="Run one service on 127.0.0.1 until SIGTERM or Ctrl-C, then drain in-flight requests.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent(
+            """\
+            A specialist hosts one model; its config's `backend` says how:
+              python   factory: "module:callable", options: {...}   your own code
+              sklearn  model: pipeline.joblib                        a text classifier
+              openai   openai: {base_url, model, prompt, ...}        an OpenAI-compatible server
+              oip      oip: {target, model, inputs, outputs}         Triton/KServe/MLServer (OIP v2)
+              gguf     gguf: {model: file.gguf, prompt, ...}         a local LLM, in-process
+
+            example (a specialist drafting with a llama.cpp server on port 8080):
+              stage: drafter
+              backend: openai
+              openai: {base_url: "http://127.0.0.1:8080/v1", model: smollm2,
+                       prompt: "Reply to: {text}", max_tokens: 64}
+            then: tutti serve specialist --config drafter.yaml --port 50061
+            API keys come from api_key_env or api_key_file, never from the config."""
+        ),
     )
     serve.add_argument("kind", choices=("router", "specialist", "merger"))
     serve.add_argument(
