@@ -32,6 +32,7 @@ test: $(STAMP) redis-server node-client go-client mlserver
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.llm
 
 # The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
 NODE_CLIENT := examples/clients/node

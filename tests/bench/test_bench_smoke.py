@@ -47,3 +47,16 @@ def test_engine_benchmark_reports_every_topology_with_validation_on_and_off() ->
         for topology in ("route", "fanout", "sequence")
         for validation in ("off", "on")
     ]
+
+
+def test_llm_overhead_benchmark_reports_every_path(tmp_path: Path) -> None:
+    done = _run(
+        "-m", "bench.llm", "--requests", "2", "--runs", "1", "--max-tokens", "2", "--out",
+        str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (report,) = tmp_path.glob("*-llm.json")
+    data = json.loads(report.read_text())
+    assert set(data["p50_ms"]) == {"direct", "specialist", "router"}
+    assert all(ms > 0 for ms in data["p50_ms"].values())
+    assert "client -> router -> specialist -> llama.cpp" in report.with_suffix(".md").read_text()
