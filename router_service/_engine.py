@@ -147,7 +147,7 @@ class Engine:
                 )
                 self._invoke_stream[name] = channel.unary_stream(
                     "/tutti.v1.StageService/InvokeStream",
-                    request_serializer=stage_pb2.InvokeRequest.SerializeToString,
+                    request_serializer=stage_pb2.InvokeStreamRequest.SerializeToString,
                     response_deserializer=stage_pb2.InvokeStreamResponse.FromString,
                 )
         self._classes = {
@@ -421,7 +421,8 @@ class Engine:
 
         A stage that does not implement InvokeStream is called with Invoke.
         """
-        call = self._invoke_stream[spec.name](request, timeout=timeout)
+        streamed = stage_pb2.InvokeStreamRequest(input=request.input, stage=request.stage)
+        call = self._invoke_stream[spec.name](streamed, timeout=timeout)
         try:
             async for event in call:
                 if event.HasField("response"):

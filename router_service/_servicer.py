@@ -31,12 +31,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         return await self.router.route(request, context.time_remaining())
 
     async def RouteCompletion(
-        self, request: router_pb2.RouteRequest, context: aio.ServicerContext[Any, Any]
+        self, request: router_pb2.RouteCompletionRequest, context: aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[router_pb2.RouteCompletionResponse]:
         """Route, sending the answering stage's text as it arrives, then the response."""
+        route = router_pb2.RouteRequest(
+            composition=request.composition, input=request.input, options=request.options
+        )
         deltas: asyncio.Queue[str | None] = asyncio.Queue()
         routed = asyncio.ensure_future(
-            self.router.route(request, context.time_remaining(), deltas.put_nowait)
+            self.router.route(route, context.time_remaining(), deltas.put_nowait)
         )
         routed.add_done_callback(lambda _: deltas.put_nowait(None))
         try:

@@ -49,7 +49,7 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
         return self._response(prediction)
 
     async def InvokeStream(
-        self, request: stage_pb2.InvokeRequest, context: aio.ServicerContext[Any, Any]
+        self, request: stage_pb2.InvokeStreamRequest, context: aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[stage_pb2.InvokeStreamResponse]:
         msg = self._input(request)
         stream = getattr(self._backend, "stream", None)
@@ -63,7 +63,9 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
                 yield stage_pb2.InvokeStreamResponse(delta=item)
         yield stage_pb2.InvokeStreamResponse(response=self._response(prediction))
 
-    def _input(self, request: stage_pb2.InvokeRequest) -> message.Message:
+    def _input(
+        self, request: stage_pb2.InvokeRequest | stage_pb2.InvokeStreamRequest
+    ) -> message.Message:
         msg = self._types.unpack(request.input, self._backend.input_type, "input")
         validate_input(msg, "input")
         return msg

@@ -29,7 +29,7 @@ def writer(backend: str, llama_url: str) -> str:
 async def collect(
     stub: object, composition: str, text: str
 ) -> tuple[list[str], router_pb2.RouteResponse]:
-    request = router_pb2.RouteRequest(
+    request = router_pb2.RouteCompletionRequest(
         composition=composition, input=pack(payloads_pb2.Text(text=text))
     )
     deltas: list[str] = []
@@ -124,7 +124,7 @@ async def test_an_invalid_request_is_invalid_argument(mesh: Mesh) -> None:
         flow: polite
         """
     )
-    request = router_pb2.RouteRequest(composition="plain", input=pack(stage_pb2.Usage()))
+    request = router_pb2.RouteCompletionRequest(composition="plain", input=pack(stage_pb2.Usage()))
     with pytest.raises(aio.AioRpcError) as caught:
         async for _ in running.stub.RouteCompletion(request, timeout=10):
             pass

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOS = ROOT / "protos"
-GENERATED_ROOTS = ("tutti", "buf")
+GENERATED_ROOTS = ("tutti", "buf", "inference")
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 OWN_PACKAGES = ("tutti.v1", "tutti.support.v1")
 

@@ -196,7 +196,7 @@ async def test_reflection_serves_the_stage_service_descriptor_from_its_own_proto
     stage_file = next(f for f in files if f.name == "tutti/v1/stage.proto")
     assert stage_file.package == "tutti.v1"
     [stage_service_proto] = stage_file.service
-    assert [m.name for m in stage_service_proto.method] == ["Invoke", "Describe"]
+    assert [m.name for m in stage_service_proto.method] == ["Invoke", "InvokeStream", "Describe"]
 
 
 # -- errors --------------------------------------------------------------------

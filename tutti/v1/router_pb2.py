@@ -27,7 +27,7 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tutti/v1/router.proto\x12\x08tutti.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/descriptor.proto\"\x82\x01\n\x0cRouteRequest\x12\x1c\n\x0b\x63omposition\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01\x12+\n\x05input\x18\x02 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\'\n\x07options\x18\x03 \x01(\x0b\x32\x16.tutti.v1.RouteOptions\"F\n\x0cRouteOptions\x12$\n\x0cmax_cost_usd\x18\x01 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x10\n\x08no_cache\x18\x02 \x01(\x08\"]\n\rRouteResponse\x12$\n\x06output\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12&\n\texecution\x18\x02 \x01(\x0b\x32\x13.tutti.v1.Execution\"Y\n\x12RouteStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x07request\x18\x02 \x01(\x0b\x32\x16.tutti.v1.RouteRequestB\x06\xbaH\x03\xc8\x01\x01\"\x87\x01\n\x13RouteStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x17.tutti.v1.RouteResponseH\x00\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x14.tutti.v1.RouteErrorH\x00\x42\x08\n\x06result\"`\n\x17RouteCompletionResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x17.tutti.v1.RouteResponseH\x00\x42\x07\n\x05\x65vent\"+\n\nRouteError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"~\n\tExecution\x12\"\n\x06stages\x18\x01 \x03(\x0b\x32\x12.tutti.v1.StageRun\x12\x0c\n\x04path\x18\x02 \x03(\t\x12\x16\n\x0etotal_cost_usd\x18\x03 \x01(\x01\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x13\n\x0b\x63omposition\x18\x05 \x01(\t\"\x96\x03\n\x08StageRun\x12\r\n\x05stage\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.tutti.v1.StageRun.Status\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\x11\n\tbudget_ms\x18\x06 \x01(\x01\x12\x13\n\x0bover_budget\x18\x07 \x01(\x08\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x11\n\tcache_hit\x18\t \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\n \x01(\t\x12\x12\n\ncompute_ms\x18\x0b \x01(\x01\"\xa4\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n\tSTATUS_OK\x10\x01\x12\x11\n\rSTATUS_FAILED\x10\x02\x12\x19\n\x15STATUS_INVALID_OUTPUT\x10\x03\x12\x1c\n\x18STATUS_DEADLINE_EXCEEDED\x10\x04\x12\x12\n\x0eSTATUS_SKIPPED\x10\x05\x12\x13\n\x0fSTATUS_DEGRADED\x10\x06\"\x19\n\x17ListCompositionsRequest\"K\n\x18ListCompositionsResponse\x12/\n\x0c\x63ompositions\x18\x01 \x03(\x0b\x32\x19.tutti.v1.CompositionInfo\"\xc5\x01\n\x0f\x43ompositionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x13\n\x0boutput_type\x18\x03 \x01(\t\x12\x0e\n\x06stages\x18\x04 \x03(\t\x12\x19\n\x11\x62udget_latency_ms\x18\x05 \x01(\x01\x12\x17\n\x0f\x62udget_cost_usd\x18\x06 \x01(\x01\x12\x37\n\x0b\x64\x65scriptors\x18\x07 \x01(\x0b\x32\".google.protobuf.FileDescriptorSet2\xc4\x02\n\rRouterService\x12\x38\n\x05Route\x12\x16.tutti.v1.RouteRequest\x1a\x17.tutti.v1.RouteResponse\x12N\n\x0bRouteStream\x12\x1c.tutti.v1.RouteStreamRequest\x1a\x1d.tutti.v1.RouteStreamResponse(\x01\x30\x01\x12N\n\x0fRouteCompletion\x12\x16.tutti.v1.RouteRequest\x1a!.tutti.v1.RouteCompletionResponse0\x01\x12Y\n\x10ListCompositions\x12!.tutti.v1.ListCompositionsRequest\x1a\".tutti.v1.ListCompositionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tutti/v1/router.proto\x12\x08tutti.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/descriptor.proto\"\x82\x01\n\x0cRouteRequest\x12\x1c\n\x0b\x63omposition\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01\x12+\n\x05input\x18\x02 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\'\n\x07options\x18\x03 \x01(\x0b\x32\x16.tutti.v1.RouteOptions\"F\n\x0cRouteOptions\x12$\n\x0cmax_cost_usd\x18\x01 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x10\n\x08no_cache\x18\x02 \x01(\x08\"]\n\rRouteResponse\x12$\n\x06output\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12&\n\texecution\x18\x02 \x01(\x0b\x32\x13.tutti.v1.Execution\"Y\n\x12RouteStreamRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12/\n\x07request\x18\x02 \x01(\x0b\x32\x16.tutti.v1.RouteRequestB\x06\xbaH\x03\xc8\x01\x01\"\x87\x01\n\x13RouteStreamResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x17.tutti.v1.RouteResponseH\x00\x12%\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x14.tutti.v1.RouteErrorH\x00\x42\x08\n\x06result\"\x8c\x01\n\x16RouteCompletionRequest\x12\x1c\n\x0b\x63omposition\x18\x01 \x01(\tB\x07\xbaH\x04r\x02\x10\x01\x12+\n\x05input\x18\x02 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\'\n\x07options\x18\x03 \x01(\x0b\x32\x16.tutti.v1.RouteOptions\"`\n\x17RouteCompletionResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x17.tutti.v1.RouteResponseH\x00\x42\x07\n\x05\x65vent\"+\n\nRouteError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"~\n\tExecution\x12\"\n\x06stages\x18\x01 \x03(\x0b\x32\x12.tutti.v1.StageRun\x12\x0c\n\x04path\x18\x02 \x03(\t\x12\x16\n\x0etotal_cost_usd\x18\x03 \x01(\x01\x12\x12\n\nlatency_ms\x18\x04 \x01(\x01\x12\x13\n\x0b\x63omposition\x18\x05 \x01(\t\"\x96\x03\n\x08StageRun\x12\r\n\x05stage\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12)\n\x06status\x18\x04 \x01(\x0e\x32\x19.tutti.v1.StageRun.Status\x12\x12\n\nlatency_ms\x18\x05 \x01(\x01\x12\x11\n\tbudget_ms\x18\x06 \x01(\x01\x12\x13\n\x0bover_budget\x18\x07 \x01(\x08\x12\x10\n\x08\x63ost_usd\x18\x08 \x01(\x01\x12\x11\n\tcache_hit\x18\t \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\n \x01(\t\x12\x12\n\ncompute_ms\x18\x0b \x01(\x01\"\xa4\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n\tSTATUS_OK\x10\x01\x12\x11\n\rSTATUS_FAILED\x10\x02\x12\x19\n\x15STATUS_INVALID_OUTPUT\x10\x03\x12\x1c\n\x18STATUS_DEADLINE_EXCEEDED\x10\x04\x12\x12\n\x0eSTATUS_SKIPPED\x10\x05\x12\x13\n\x0fSTATUS_DEGRADED\x10\x06\"\x19\n\x17ListCompositionsRequest\"K\n\x18ListCompositionsResponse\x12/\n\x0c\x63ompositions\x18\x01 \x03(\x0b\x32\x19.tutti.v1.CompositionInfo\"\xc5\x01\n\x0f\x43ompositionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x13\n\x0boutput_type\x18\x03 \x01(\t\x12\x0e\n\x06stages\x18\x04 \x03(\t\x12\x19\n\x11\x62udget_latency_ms\x18\x05 \x01(\x01\x12\x17\n\x0f\x62udget_cost_usd\x18\x06 \x01(\x01\x12\x37\n\x0b\x64\x65scriptors\x18\x07 \x01(\x0b\x32\".google.protobuf.FileDescriptorSet2\xce\x02\n\rRouterService\x12\x38\n\x05Route\x12\x16.tutti.v1.RouteRequest\x1a\x17.tutti.v1.RouteResponse\x12N\n\x0bRouteStream\x12\x1c.tutti.v1.RouteStreamRequest\x1a\x1d.tutti.v1.RouteStreamResponse(\x01\x30\x01\x12X\n\x0fRouteCompletion\x12 .tutti.v1.RouteCompletionRequest\x1a!.tutti.v1.RouteCompletionResponse0\x01\x12Y\n\x10ListCompositions\x12!.tutti.v1.ListCompositionsRequest\x1a\".tutti.v1.ListCompositionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,6 +42,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTEOPTIONS'].fields_by_name['max_cost_usd']._serialized_options = b'\272H\013\022\t)\000\000\000\000\000\000\000\000'
   _globals['_ROUTESTREAMREQUEST'].fields_by_name['request']._loaded_options = None
   _globals['_ROUTESTREAMREQUEST'].fields_by_name['request']._serialized_options = b'\272H\003\310\001\001'
+  _globals['_ROUTECOMPLETIONREQUEST'].fields_by_name['composition']._loaded_options = None
+  _globals['_ROUTECOMPLETIONREQUEST'].fields_by_name['composition']._serialized_options = b'\272H\004r\002\020\001'
+  _globals['_ROUTECOMPLETIONREQUEST'].fields_by_name['input']._loaded_options = None
+  _globals['_ROUTECOMPLETIONREQUEST'].fields_by_name['input']._serialized_options = b'\272H\003\310\001\001'
   _globals['_ROUTEREQUEST']._serialized_start=126
   _globals['_ROUTEREQUEST']._serialized_end=256
   _globals['_ROUTEOPTIONS']._serialized_start=258
@@ -52,22 +56,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTESTREAMREQUEST']._serialized_end=514
   _globals['_ROUTESTREAMRESPONSE']._serialized_start=517
   _globals['_ROUTESTREAMRESPONSE']._serialized_end=652
-  _globals['_ROUTECOMPLETIONRESPONSE']._serialized_start=654
-  _globals['_ROUTECOMPLETIONRESPONSE']._serialized_end=750
-  _globals['_ROUTEERROR']._serialized_start=752
-  _globals['_ROUTEERROR']._serialized_end=795
-  _globals['_EXECUTION']._serialized_start=797
-  _globals['_EXECUTION']._serialized_end=923
-  _globals['_STAGERUN']._serialized_start=926
-  _globals['_STAGERUN']._serialized_end=1332
-  _globals['_STAGERUN_STATUS']._serialized_start=1168
-  _globals['_STAGERUN_STATUS']._serialized_end=1332
-  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_start=1334
-  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_end=1359
-  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_start=1361
-  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_end=1436
-  _globals['_COMPOSITIONINFO']._serialized_start=1439
-  _globals['_COMPOSITIONINFO']._serialized_end=1636
-  _globals['_ROUTERSERVICE']._serialized_start=1639
-  _globals['_ROUTERSERVICE']._serialized_end=1963
+  _globals['_ROUTECOMPLETIONREQUEST']._serialized_start=655
+  _globals['_ROUTECOMPLETIONREQUEST']._serialized_end=795
+  _globals['_ROUTECOMPLETIONRESPONSE']._serialized_start=797
+  _globals['_ROUTECOMPLETIONRESPONSE']._serialized_end=893
+  _globals['_ROUTEERROR']._serialized_start=895
+  _globals['_ROUTEERROR']._serialized_end=938
+  _globals['_EXECUTION']._serialized_start=940
+  _globals['_EXECUTION']._serialized_end=1066
+  _globals['_STAGERUN']._serialized_start=1069
+  _globals['_STAGERUN']._serialized_end=1475
+  _globals['_STAGERUN_STATUS']._serialized_start=1311
+  _globals['_STAGERUN_STATUS']._serialized_end=1475
+  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_start=1477
+  _globals['_LISTCOMPOSITIONSREQUEST']._serialized_end=1502
+  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_start=1504
+  _globals['_LISTCOMPOSITIONSRESPONSE']._serialized_end=1579
+  _globals['_COMPOSITIONINFO']._serialized_start=1582
+  _globals['_COMPOSITIONINFO']._serialized_end=1779
+  _globals['_ROUTERSERVICE']._serialized_start=1782
+  _globals['_ROUTERSERVICE']._serialized_end=2116
 # @@protoc_insertion_point(module_scope)

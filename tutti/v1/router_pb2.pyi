@@ -54,6 +54,16 @@ class RouteStreamResponse(_message.Message):
     error: RouteError
     def __init__(self, request_id: _Optional[str] = ..., response: _Optional[_Union[RouteResponse, _Mapping]] = ..., error: _Optional[_Union[RouteError, _Mapping]] = ...) -> None: ...
 
+class RouteCompletionRequest(_message.Message):
+    __slots__ = ("composition", "input", "options")
+    COMPOSITION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    composition: str
+    input: _any_pb2.Any
+    options: RouteOptions
+    def __init__(self, composition: _Optional[str] = ..., input: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., options: _Optional[_Union[RouteOptions, _Mapping]] = ...) -> None: ...
+
 class RouteCompletionResponse(_message.Message):
     __slots__ = ("delta", "response")
     DELTA_FIELD_NUMBER: _ClassVar[int]

@@ -48,7 +48,7 @@ class RouterServiceStub:
                 _registered_method=True)
         self.RouteCompletion = channel.unary_stream(
                 '/tutti.v1.RouterService/RouteCompletion',
-                request_serializer=tutti_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
+                request_serializer=tutti_dot_v1_dot_router__pb2.RouteCompletionRequest.SerializeToString,
                 response_deserializer=tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.FromString,
                 _registered_method=True)
         self.ListCompositions = channel.unary_unary(
@@ -111,7 +111,7 @@ def add_RouterServiceServicer_to_server(servicer, server):
             ),
             'RouteCompletion': grpc.unary_stream_rpc_method_handler(
                     servicer.RouteCompletion,
-                    request_deserializer=tutti_dot_v1_dot_router__pb2.RouteRequest.FromString,
+                    request_deserializer=tutti_dot_v1_dot_router__pb2.RouteCompletionRequest.FromString,
                     response_serializer=tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.SerializeToString,
             ),
             'ListCompositions': grpc.unary_unary_rpc_method_handler(
@@ -201,7 +201,7 @@ class RouterService:
             request,
             target,
             '/tutti.v1.RouterService/RouteCompletion',
-            tutti_dot_v1_dot_router__pb2.RouteRequest.SerializeToString,
+            tutti_dot_v1_dot_router__pb2.RouteCompletionRequest.SerializeToString,
             tutti_dot_v1_dot_router__pb2.RouteCompletionResponse.FromString,
             options,
             channel_credentials,

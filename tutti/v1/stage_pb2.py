@@ -27,7 +27,7 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14tutti/v1/stage.proto\x12\x08tutti.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/descriptor.proto\"K\n\rInvokeRequest\x12+\n\x05input\x18\x01 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\r\n\x05stage\x18\x02 \x01(\t\"y\n\x0eInvokeResponse\x12$\n\x06output\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x1e\n\x05usage\x18\x02 \x01(\x0b\x32\x0f.tutti.v1.Usage\x12!\n\x05model\x18\x03 \x01(\x0b\x32\x12.tutti.v1.ModelRef\"^\n\x14InvokeStreamResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12,\n\x08response\x18\x02 \x01(\x0b\x32\x18.tutti.v1.InvokeResponseH\x00\x42\x07\n\x05\x65vent\"\x8d\x01\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x04\x12\x15\n\routput_tokens\x18\x02 \x01(\x04\x12 \n\x08\x63ost_usd\x18\x03 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\"\n\ncompute_ms\x18\x04 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x11\n\tcache_hit\x18\x05 \x01(\x08\")\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x11\n\x0f\x44\x65scribeRequest\"\xac\x01\n\x10\x44\x65scribeResponse\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x13\n\x0boutput_type\x18\x03 \x01(\t\x12\x37\n\x0b\x64\x65scriptors\x18\x04 \x01(\x0b\x32\".google.protobuf.FileDescriptorSet\x12\'\n\nmodel_card\x18\x05 \x01(\x0b\x32\x13.tutti.v1.ModelCard\"\x90\x01\n\x05Price\x12$\n\x0cper_call_usd\x18\x01 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12/\n\x17per_1k_input_tokens_usd\x18\x02 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x30\n\x18per_1k_output_tokens_usd\x18\x03 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\"\x8c\x01\n\tModelCard\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1e\n\x05price\x18\x03 \x01(\x0b\x32\x0f.tutti.v1.Price\x12+\n\x13\x65xpected_latency_ms\x18\x04 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t2\xd9\x01\n\x0cStageService\x12;\n\x06Invoke\x12\x17.tutti.v1.InvokeRequest\x1a\x18.tutti.v1.InvokeResponse\x12I\n\x0cInvokeStream\x12\x17.tutti.v1.InvokeRequest\x1a\x1e.tutti.v1.InvokeStreamResponse0\x01\x12\x41\n\x08\x44\x65scribe\x12\x19.tutti.v1.DescribeRequest\x1a\x1a.tutti.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14tutti/v1/stage.proto\x12\x08tutti.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19google/protobuf/any.proto\x1a google/protobuf/descriptor.proto\"K\n\rInvokeRequest\x12+\n\x05input\x18\x01 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\r\n\x05stage\x18\x02 \x01(\t\"y\n\x0eInvokeResponse\x12$\n\x06output\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x1e\n\x05usage\x18\x02 \x01(\x0b\x32\x0f.tutti.v1.Usage\x12!\n\x05model\x18\x03 \x01(\x0b\x32\x12.tutti.v1.ModelRef\"Q\n\x13InvokeStreamRequest\x12+\n\x05input\x18\x01 \x01(\x0b\x32\x14.google.protobuf.AnyB\x06\xbaH\x03\xc8\x01\x01\x12\r\n\x05stage\x18\x02 \x01(\t\"^\n\x14InvokeStreamResponse\x12\x0f\n\x05\x64\x65lta\x18\x01 \x01(\tH\x00\x12,\n\x08response\x18\x02 \x01(\x0b\x32\x18.tutti.v1.InvokeResponseH\x00\x42\x07\n\x05\x65vent\"\x8d\x01\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x04\x12\x15\n\routput_tokens\x18\x02 \x01(\x04\x12 \n\x08\x63ost_usd\x18\x03 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\"\n\ncompute_ms\x18\x04 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x11\n\tcache_hit\x18\x05 \x01(\x08\")\n\x08ModelRef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\x11\n\x0f\x44\x65scribeRequest\"\xac\x01\n\x10\x44\x65scribeResponse\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x13\n\x0boutput_type\x18\x03 \x01(\t\x12\x37\n\x0b\x64\x65scriptors\x18\x04 \x01(\x0b\x32\".google.protobuf.FileDescriptorSet\x12\'\n\nmodel_card\x18\x05 \x01(\x0b\x32\x13.tutti.v1.ModelCard\"\x90\x01\n\x05Price\x12$\n\x0cper_call_usd\x18\x01 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12/\n\x17per_1k_input_tokens_usd\x18\x02 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x30\n\x18per_1k_output_tokens_usd\x18\x03 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\"\x8c\x01\n\tModelCard\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1e\n\x05price\x18\x03 \x01(\x0b\x32\x0f.tutti.v1.Price\x12+\n\x13\x65xpected_latency_ms\x18\x04 \x01(\x01\x42\x0e\xbaH\x0b\x12\t)\x00\x00\x00\x00\x00\x00\x00\x00\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t2\xdf\x01\n\x0cStageService\x12;\n\x06Invoke\x12\x17.tutti.v1.InvokeRequest\x1a\x18.tutti.v1.InvokeResponse\x12O\n\x0cInvokeStream\x12\x1d.tutti.v1.InvokeStreamRequest\x1a\x1e.tutti.v1.InvokeStreamResponse0\x01\x12\x41\n\x08\x44\x65scribe\x12\x19.tutti.v1.DescribeRequest\x1a\x1a.tutti.v1.DescribeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INVOKEREQUEST'].fields_by_name['input']._loaded_options = None
   _globals['_INVOKEREQUEST'].fields_by_name['input']._serialized_options = b'\272H\003\310\001\001'
+  _globals['_INVOKESTREAMREQUEST'].fields_by_name['input']._loaded_options = None
+  _globals['_INVOKESTREAMREQUEST'].fields_by_name['input']._serialized_options = b'\272H\003\310\001\001'
   _globals['_USAGE'].fields_by_name['cost_usd']._loaded_options = None
   _globals['_USAGE'].fields_by_name['cost_usd']._serialized_options = b'\272H\013\022\t)\000\000\000\000\000\000\000\000'
   _globals['_USAGE'].fields_by_name['compute_ms']._loaded_options = None
@@ -52,20 +54,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INVOKEREQUEST']._serialized_end=199
   _globals['_INVOKERESPONSE']._serialized_start=201
   _globals['_INVOKERESPONSE']._serialized_end=322
-  _globals['_INVOKESTREAMRESPONSE']._serialized_start=324
-  _globals['_INVOKESTREAMRESPONSE']._serialized_end=418
-  _globals['_USAGE']._serialized_start=421
-  _globals['_USAGE']._serialized_end=562
-  _globals['_MODELREF']._serialized_start=564
-  _globals['_MODELREF']._serialized_end=605
-  _globals['_DESCRIBEREQUEST']._serialized_start=607
-  _globals['_DESCRIBEREQUEST']._serialized_end=624
-  _globals['_DESCRIBERESPONSE']._serialized_start=627
-  _globals['_DESCRIBERESPONSE']._serialized_end=799
-  _globals['_PRICE']._serialized_start=802
-  _globals['_PRICE']._serialized_end=946
-  _globals['_MODELCARD']._serialized_start=949
-  _globals['_MODELCARD']._serialized_end=1089
-  _globals['_STAGESERVICE']._serialized_start=1092
-  _globals['_STAGESERVICE']._serialized_end=1309
+  _globals['_INVOKESTREAMREQUEST']._serialized_start=324
+  _globals['_INVOKESTREAMREQUEST']._serialized_end=405
+  _globals['_INVOKESTREAMRESPONSE']._serialized_start=407
+  _globals['_INVOKESTREAMRESPONSE']._serialized_end=501
+  _globals['_USAGE']._serialized_start=504
+  _globals['_USAGE']._serialized_end=645
+  _globals['_MODELREF']._serialized_start=647
+  _globals['_MODELREF']._serialized_end=688
+  _globals['_DESCRIBEREQUEST']._serialized_start=690
+  _globals['_DESCRIBEREQUEST']._serialized_end=707
+  _globals['_DESCRIBERESPONSE']._serialized_start=710
+  _globals['_DESCRIBERESPONSE']._serialized_end=882
+  _globals['_PRICE']._serialized_start=885
+  _globals['_PRICE']._serialized_end=1029
+  _globals['_MODELCARD']._serialized_start=1032
+  _globals['_MODELCARD']._serialized_end=1172
+  _globals['_STAGESERVICE']._serialized_start=1175
+  _globals['_STAGESERVICE']._serialized_end=1398
 # @@protoc_insertion_point(module_scope)

@@ -26,6 +26,14 @@ class InvokeResponse(_message.Message):
     model: ModelRef
     def __init__(self, output: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., model: _Optional[_Union[ModelRef, _Mapping]] = ...) -> None: ...
 
+class InvokeStreamRequest(_message.Message):
+    __slots__ = ("input", "stage")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    input: _any_pb2.Any
+    stage: str
+    def __init__(self, input: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., stage: _Optional[str] = ...) -> None: ...
+
 class InvokeStreamResponse(_message.Message):
     __slots__ = ("delta", "response")
     DELTA_FIELD_NUMBER: _ClassVar[int]

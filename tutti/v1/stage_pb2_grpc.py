@@ -43,7 +43,7 @@ class StageServiceStub:
                 _registered_method=True)
         self.InvokeStream = channel.unary_stream(
                 '/tutti.v1.StageService/InvokeStream',
-                request_serializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
+                request_serializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamRequest.SerializeToString,
                 response_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.FromString,
                 _registered_method=True)
         self.Describe = channel.unary_unary(
@@ -91,7 +91,7 @@ def add_StageServiceServicer_to_server(servicer, server):
             ),
             'InvokeStream': grpc.unary_stream_rpc_method_handler(
                     servicer.InvokeStream,
-                    request_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeRequest.FromString,
+                    request_deserializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamRequest.FromString,
                     response_serializer=tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.SerializeToString,
             ),
             'Describe': grpc.unary_unary_rpc_method_handler(
@@ -154,7 +154,7 @@ class StageService:
             request,
             target,
             '/tutti.v1.StageService/InvokeStream',
-            tutti_dot_v1_dot_stage__pb2.InvokeRequest.SerializeToString,
+            tutti_dot_v1_dot_stage__pb2.InvokeStreamRequest.SerializeToString,
             tutti_dot_v1_dot_stage__pb2.InvokeStreamResponse.FromString,
             options,
             channel_credentials,
