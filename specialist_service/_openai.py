@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import hashlib
 import json
 import logging
 import os
-import random
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -43,11 +40,12 @@ from google.protobuf import message
 from specialist_service._backends import Prediction
 from specialist_service._config import SpecialistConfig
 from specialist_service._llm import Completion, LlmContract, chat_keys, json_schema, load_contract
+from specialist_service._retry import Retryable, RetryPolicy, attempts, retry_after
 from specialist_service._section import Section
 from tutti.errors import StageCallError, StageDeadlineError
 from tutti.messages import MessageTypes
 
-__all__ = ["OpenAIBackend", "RetryPolicy", "build"]
+__all__ = ["OpenAIBackend", "build"]
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +55,6 @@ _KEYS = chat_keys() | {
 _RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 _RETRIED = frozenset({429, 500, 502, 503, 504})
 _DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    backoff_s: float = 0.5
-    max_backoff_s: float = 8.0
-
-    def wait_s(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds before attempt `attempt + 1`: the server's Retry-After, else backoff with jitter."""
-        if retry_after is not None:
-            return retry_after
-        return random.uniform(0, min(self.max_backoff_s, self.backoff_s * 2**attempt))
-
-
-class _Retryable(Exception):
-    def __init__(self, code: grpc.StatusCode, detail: str, retry_after: float | None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.retry_after = retry_after
 
 
 class OpenAIBackend:
@@ -151,11 +129,13 @@ class OpenAIBackend:
         finish = ""
         usage: Mapping[str, Any] = {}
         chunks = 0
+        body = self.body(msg, stream=True)
+        stage = self.contract.stage
         async with (
             self._bounded(deadline),
-            _Attempts(self, self.body(msg, stream=True), deadline) as response,
+            attempts(lambda: self._send(body, deadline), self._retry, deadline, stage) as response,
         ):
-            async for line in _lines(response, self.contract.stage):
+            async for line in _lines(response, stage):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -184,7 +164,10 @@ class OpenAIBackend:
         )
 
     async def _with_retries(self, body: dict[str, Any], deadline: float) -> dict[str, Any]:
-        async with _Attempts(self, body, deadline) as response:
+        stage = self.contract.stage
+        async with attempts(
+            lambda: self._send(body, deadline), self._retry, deadline, stage
+        ) as response:
             try:
                 await response.aread()
             except httpx.TransportError as exc:
@@ -222,7 +205,7 @@ class OpenAIBackend:
                 stage, f"the model server did not answer in {left:.1f}s"
             ) from exc
         except httpx.TransportError as exc:
-            raise _Retryable(
+            raise Retryable(
                 grpc.StatusCode.UNAVAILABLE, f"cannot reach {self._url}: {exc}", None
             ) from exc
         if response.status_code == 200:
@@ -236,45 +219,12 @@ class OpenAIBackend:
                 if response.status_code == 429
                 else grpc.StatusCode.UNAVAILABLE
             )
-            raise _Retryable(code, detail, _retry_after(response.headers.get("retry-after")))
+            raise Retryable(code, detail, retry_after(response.headers.get("retry-after")))
         # The request itself was refused (a bad key, an unknown model): retrying cannot help.
         raise StageCallError(stage, grpc.StatusCode.FAILED_PRECONDITION, detail)
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-class _Attempts:
-    """`async with` over an OK response, after as many retries as the policy and deadline allow."""
-
-    def __init__(self, backend: OpenAIBackend, body: dict[str, Any], deadline: float) -> None:
-        self._backend = backend
-        self._body = body
-        self._deadline = deadline
-        self._response: httpx.Response | None = None
-
-    async def __aenter__(self) -> httpx.Response:
-        backend = self._backend
-        policy = backend._retry
-        stage = backend.contract.stage
-        for attempt in range(policy.attempts):
-            try:
-                self._response = await backend._send(self._body, self._deadline)
-                return self._response
-            except _Retryable as exc:
-                last = exc
-            wait = policy.wait_s(attempt, last.retry_after)
-            left = self._deadline - time.monotonic()
-            if attempt + 1 == policy.attempts or wait >= left:
-                break
-            log.info("stage '%s': %s; retrying in %.2fs", stage, last, wait)
-            await asyncio.sleep(wait)
-        tries = f"after {attempt + 1} attempt{'s' if attempt else ''}"
-        raise StageCallError(stage, last.code, f"{last} ({tries})")
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._response is not None:
-            await self._response.aclose()
 
 
 async def _lines(response: httpx.Response, stage: str) -> AsyncIterator[str]:
@@ -338,21 +288,6 @@ def _error_text(response: httpx.Response) -> str:
         error = None
     text = error.get("message") if isinstance(error, dict) else response.text
     return str(text or response.reason_phrase).strip()[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds, from delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:

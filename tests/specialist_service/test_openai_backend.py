@@ -286,3 +286,16 @@ async def test_a_call_without_a_deadline_is_bounded_by_timeout_s(
         await served.stub.Invoke(invoke(TICKET))  # no gRPC deadline
     assert caught.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "stage 'drafter'" in (caught.value.details() or "")
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    import email.utils
+    import time
+
+    from specialist_service._retry import retry_after
+
+    assert retry_after("2.5") == 2.5
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: at once
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= (retry_after(soon) or 0) <= 30
+    assert retry_after("soon") is None and retry_after(None) is None
