@@ -12,15 +12,12 @@
       timeout_s: 5                    # per call, when the caller set no deadline
       startup_timeout_s: 10           # how long start-up waits for the server to be ready
 
-One message is one row: a scalar field goes out as a tensor of shape [1], a
-repeated one as [1, n]. An output tensor fills a scalar field (one value) or a
-repeated one (all values). BYTES carries string and bytes fields (UTF-8), FP32
-and FP64 float and double, INT*/UINT* the integer fields that can hold them,
-BOOL bool. An output given as `{labels: ..., field: path}` reads the tensor as
-class probabilities in the order of `labels` (a list, or a file: JSON, a list or
-an object with "labels" such as a model.json, else one label a line) and fills
-the tutti.v1.Classification at `field` (the whole output when no field is given):
-label and confidence of the most probable class, and every class's score.
+Which datatype fits which field, and how a message becomes tensors and back,
+is in `_oip_tensors`. An output given as `{labels: ..., field: path}` reads the
+tensor as class probabilities in the order of `labels` (a list, or a file: JSON,
+a list or an object with "labels" such as a model.json, else one label a line)
+and fills the tutti.v1.Classification at `field` (the whole output when no field
+is given).
 
 At start-up the server and the model must be ready within `startup_timeout_s`,
 and the model's metadata must agree with the mapping: every tensor named exists
@@ -34,10 +31,8 @@ from __future__ import annotations
 
 import json
 import logging
-import struct
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 import grpc
@@ -48,6 +43,16 @@ from grpc import aio
 from inference import grpc_predict_v2_pb2 as oip
 from specialist_service._backends import Prediction
 from specialist_service._config import CLASSIFICATION, SpecialistConfig
+from specialist_service._oip_tensors import (
+    DATATYPES,
+    NATURAL_DATATYPE,
+    InputSpec,
+    OutputSpec,
+    classify,
+    fits,
+    input_tensor,
+    output_values,
+)
 from specialist_service._section import Section
 from tutti.errors import StageCallError, StageDeadlineError
 from tutti.messages import MessageTypes
@@ -62,83 +67,6 @@ _KEYS = frozenset(
     {"target", "model", "model_version", "inputs", "outputs", "timeout_s", "startup_timeout_s"}
 )
 _SERVICE = "/inference.GRPCInferenceService/"
-
-_FD = FieldDescriptor
-# (signed, bits) of the integer datatypes, of tensors and of protobuf fields.
-_INT_TENSORS = {
-    **{f"INT{bits}": (True, bits) for bits in (8, 16, 32, 64)},
-    **{f"UINT{bits}": (False, bits) for bits in (8, 16, 32, 64)},
-}
-_INT_FIELDS = {
-    _FD.CPPTYPE_INT32: (True, 32),
-    _FD.CPPTYPE_INT64: (True, 64),
-    _FD.CPPTYPE_UINT32: (False, 32),
-    _FD.CPPTYPE_UINT64: (False, 64),
-}
-_NATURAL = {
-    _FD.CPPTYPE_STRING: "BYTES",
-    _FD.CPPTYPE_BOOL: "BOOL",
-    _FD.CPPTYPE_FLOAT: "FP32",
-    _FD.CPPTYPE_DOUBLE: "FP64",
-    _FD.CPPTYPE_INT32: "INT32",
-    _FD.CPPTYPE_INT64: "INT64",
-    _FD.CPPTYPE_UINT32: "UINT32",
-    _FD.CPPTYPE_UINT64: "UINT64",
-}
-_CONTENTS = {
-    "BOOL": "bool_contents",
-    **{f"INT{bits}": "int_contents" for bits in (8, 16, 32)},
-    "INT64": "int64_contents",
-    **{f"UINT{bits}": "uint_contents" for bits in (8, 16, 32)},
-    "UINT64": "uint64_contents",
-    "FP32": "fp32_contents",
-    "FP64": "fp64_contents",
-    "BYTES": "bytes_contents",
-}
-# struct codes of raw (little-endian, row-major) contents; FP16 travels only raw.
-_RAW = {"BOOL": "?", "FP16": "e", "FP32": "f", "FP64": "d"}
-_RAW |= {f"INT{bits}": code for bits, code in ((8, "b"), (16, "h"), (32, "i"), (64, "q"))}
-_RAW |= {f"UINT{bits}": code for bits, code in ((8, "B"), (16, "H"), (32, "I"), (64, "Q"))}
-_DATATYPES = (*_RAW, "BYTES")
-
-
-def _holds(wide: tuple[bool, int], narrow: tuple[bool, int]) -> bool:
-    """Whether integer type `wide` holds every value of `narrow`."""
-    if wide[0] == narrow[0]:
-        return wide[1] >= narrow[1]
-    return wide[0] and wide[1] > narrow[1]
-
-
-def _fits(field: FieldDescriptor, datatype: str, sending: bool) -> bool:
-    """Whether a tensor of `datatype` carries the field's values (sending) or fills it."""
-    kind = field.cpp_type
-    if kind == _FD.CPPTYPE_STRING:
-        return datatype == "BYTES"
-    if kind == _FD.CPPTYPE_BOOL:
-        return datatype == "BOOL"
-    if kind in (_FD.CPPTYPE_FLOAT, _FD.CPPTYPE_DOUBLE):
-        return datatype in ("FP32", "FP64") or (datatype == "FP16" and not sending)
-    if kind in _INT_FIELDS and datatype in _INT_TENSORS:
-        ours, theirs = _INT_FIELDS[kind], _INT_TENSORS[datatype]
-        return _holds(theirs, ours) if sending else _holds(ours, theirs)
-    return False
-
-
-@dataclass(frozen=True)
-class _Input:
-    tensor: str
-    path: tuple[FieldDescriptor, ...]
-    datatype: str
-
-
-@dataclass(frozen=True)
-class _Output:
-    tensor: str
-    # Empty only for a Classification filling the whole output message.
-    path: tuple[FieldDescriptor, ...]
-    # Set when the tensor holds class probabilities in this order.
-    labels: tuple[str, ...] | None = None
-
 
 _TYPE_NAMES = {
     number: name.removeprefix("TYPE_").lower()
@@ -172,8 +100,8 @@ class OipBackend:
         target: str,
         model: str,
         model_version: str,
-        inputs: Sequence[_Input],
-        outputs: Sequence[_Output],
+        inputs: Sequence[InputSpec],
+        outputs: Sequence[OutputSpec],
         input_type: str,
         output_class: type[message.Message],
         name: str,
@@ -195,7 +123,7 @@ class OipBackend:
 
     async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         request = oip.ModelInferRequest(model_name=self._model, model_version=self._model_version)
-        request.inputs.extend(_tensor(spec, msg) for spec in self._inputs)
+        request.inputs.extend(input_tensor(spec, msg) for spec in self._inputs)
         request.outputs.extend(
             oip.ModelInferRequest.InferRequestedOutputTensor(name=o.tensor) for o in self._outputs
         )
@@ -242,14 +170,14 @@ class OipBackend:
         )
 
     def _fill(
-        self, output: message.Message, spec: _Output, response: oip.ModelInferResponse
+        self, output: message.Message, spec: OutputSpec, response: oip.ModelInferResponse
     ) -> None:
         found = [i for i, t in enumerate(response.outputs) if t.name == spec.tensor]
         if not found:
             raise self._wrong(f"the answer has no output tensor '{spec.tensor}'")
         tensor = response.outputs[found[0]]
         raw = response.raw_output_contents[found[0]] if response.raw_output_contents else None
-        values = _values(tensor, raw)
+        values = output_values(tensor, raw)
         if values is None:
             raise self._wrong(
                 f"output tensor '{spec.tensor}' ({tensor.datatype}) cannot be decoded"
@@ -264,15 +192,15 @@ class OipBackend:
                     f" not the probabilities of {len(spec.labels)} labels"
                 )
             target = getattr(parent, spec.path[-1].name) if spec.path else output
-            _classify(target, spec.labels, [float(v) for v in values])  # type: ignore[arg-type]
+            classify(target, spec.labels, [float(v) for v in values])  # type: ignore[arg-type]
             return
         field = spec.path[-1]
-        if not _fits(field, tensor.datatype, sending=False):
+        if not fits(field, tensor.datatype, sending=False):
             raise self._wrong(
                 f"output tensor '{spec.tensor}' is {tensor.datatype}, which cannot fill"
                 f" {_dotted(spec.path)}"
             )
-        if field.type == _FD.TYPE_STRING:
+        if field.type == FieldDescriptor.TYPE_STRING:
             try:
                 values = [bytes(v).decode("utf-8") for v in values]  # type: ignore[call-overload]
             except UnicodeDecodeError:
@@ -286,53 +214,6 @@ class OipBackend:
                 f"output tensor '{spec.tensor}' has {len(values)} values;"
                 f" {_dotted(spec.path)} holds one"
             )
-
-
-def _tensor(spec: _Input, msg: message.Message) -> oip.ModelInferRequest.InferInputTensor:
-    value: Any = msg
-    for field in spec.path:
-        value = getattr(value, field.name)
-    field = spec.path[-1]
-    values = list(value) if field.is_repeated else [value]
-    if field.type == _FD.TYPE_STRING:
-        values = [v.encode("utf-8") for v in values]
-    tensor = oip.ModelInferRequest.InferInputTensor(
-        name=spec.tensor,
-        datatype=spec.datatype,
-        shape=[1, len(values)] if field.is_repeated else [1],
-    )
-    getattr(tensor.contents, _CONTENTS[spec.datatype]).extend(values)
-    return tensor
-
-
-def _values(
-    tensor: oip.ModelInferResponse.InferOutputTensor, raw: bytes | None
-) -> list[object] | None:
-    """The tensor's elements, flattened, from its typed contents or its raw bytes."""
-    if raw is None:
-        name = _CONTENTS.get(tensor.datatype)
-        return None if name is None else list(getattr(tensor.contents, name))
-    if tensor.datatype == "BYTES":
-        # Each element: a 4-byte little-endian length, then that many bytes.
-        elements: list[object] = []
-        at = 0
-        while at + 4 <= len(raw):
-            (size,) = struct.unpack_from("<I", raw, at)
-            elements.append(raw[at + 4 : at + 4 + size])
-            at += 4 + size
-        return elements
-    code = _RAW.get(tensor.datatype)
-    if code is None or len(raw) % struct.calcsize(code):
-        return None
-    return list(struct.unpack(f"<{len(raw) // struct.calcsize(code)}{code}", raw))
-
-
-def _classify(target: Any, labels: Sequence[str], probabilities: Sequence[float]) -> None:
-    # The first of equal maxima wins, as in the sklearn backend.
-    best = max(range(len(probabilities)), key=probabilities.__getitem__)
-    target.label = labels[best]
-    target.confidence = probabilities[best]
-    target.scores.update(zip(labels, probabilities, strict=True))
 
 
 def build(config: SpecialistConfig, types: MessageTypes) -> OipBackend:
@@ -377,9 +258,9 @@ def build(config: SpecialistConfig, types: MessageTypes) -> OipBackend:
         path = _scalar(
             section, key, _path(section, key, cast(Descriptor, input_class.DESCRIPTOR), value)
         )
-        datatype = declared_in.get(tensor) or _NATURAL[path[-1].cpp_type]
+        datatype = declared_in.get(tensor) or NATURAL_DATATYPE[path[-1].cpp_type]
         _check_tensor(section, key, model, "input", tensor, declared_in, datatype, path, True)
-        inputs.append(_Input(tensor, path, datatype))
+        inputs.append(InputSpec(tensor, path, datatype))
 
     outputs = []
     for tensor, value in outputs_map.items():
@@ -486,14 +367,16 @@ def _path(section: Section, key: str, root: Descriptor, dotted: str) -> tuple[Fi
         if field is None:
             raise section.error(key, f"{current.full_name} has no field {part!r}")
         path.append(field)
-        singular_message = field.cpp_type == _FD.CPPTYPE_MESSAGE and not field.is_repeated
+        singular_message = (
+            field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE and not field.is_repeated
+        )
         current = field.message_type if singular_message else None
     return tuple(path)
 
 
-def _output(section: Section, key: str, tensor: str, value: object, root: Descriptor) -> _Output:
+def _output(section: Section, key: str, tensor: str, value: object, root: Descriptor) -> OutputSpec:
     if isinstance(value, str) and value:
-        return _Output(tensor, _scalar(section, key, _path(section, key, root, value)))
+        return OutputSpec(tensor, _scalar(section, key, _path(section, key, root, value)))
     if not isinstance(value, Mapping) or set(value) - {"field", "labels"} or "labels" not in value:
         raise section.error(
             key, "must be a dotted field path of the output, or {labels: ..., field: path}"
@@ -508,7 +391,7 @@ def _output(section: Section, key: str, tensor: str, value: object, root: Descri
             f"{key}.field" if field else key,
             f"{_dotted(path)} is not a {CLASSIFICATION}, which labelled probabilities fill",
         )
-    return _Output(tensor, path, _labels(section, f"{key}.labels", value["labels"]))
+    return OutputSpec(tensor, path, _labels(section, f"{key}.labels", value["labels"]))
 
 
 def _labels(section: Section, key: str, value: object) -> tuple[str, ...]:
@@ -557,8 +440,8 @@ def _check_tensor(
     sending: bool,
 ) -> None:
     _check_known(section, key, model, side, tensor, declared)
-    if not _fits(path[-1], datatype, sending):
-        fitting = [d for d in _DATATYPES if _fits(path[-1], d, sending)]
+    if not fits(path[-1], datatype, sending):
+        fitting = [d for d in DATATYPES if fits(path[-1], d, sending)]
         raise section.error(
             key,
             f"{side} tensor '{tensor}' of model {model} is {datatype}, which cannot"
@@ -572,7 +455,7 @@ def _scalar(
 ) -> tuple[FieldDescriptor, ...]:
     """`path`, if it ends at a scalar or repeated scalar field: what one tensor maps to."""
     field = path[-1]
-    if field.cpp_type in (_FD.CPPTYPE_MESSAGE, _FD.CPPTYPE_ENUM):
+    if field.cpp_type in (FieldDescriptor.CPPTYPE_MESSAGE, FieldDescriptor.CPPTYPE_ENUM):
         raise section.error(
             key,
             f"{_described(path)} is not a scalar or repeated scalar field, which tensors map to",

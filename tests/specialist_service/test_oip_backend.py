@@ -19,7 +19,7 @@ from google.protobuf import field_mask_pb2, wrappers_pb2  # noqa: F401  (registe
 from grpc import aio
 
 from inference import grpc_predict_v2_pb2 as oip
-from specialist_service import _oip, build_backend, load_specialist_config, training
+from specialist_service import _oip_tensors, build_backend, load_specialist_config, training
 from tests.conftest import start_mesh, start_stage
 from tests.mlserver import RunningMLServer, custom_model, sklearn_model, start_mlserver
 from tutti.demo import DESK, ensure_models, sample_tickets
@@ -417,7 +417,7 @@ async def test_a_call_past_its_deadline_fails_with_deadline_exceeded_not_a_hang(
 def test_raw_output_contents_decode_like_typed_ones() -> None:
     """Servers may answer in raw little-endian bytes (MLServer does when asked in raw)."""
     fp64 = oip.ModelInferResponse.InferOutputTensor(name="p", datatype="FP64", shape=[1, 2])
-    assert _oip._values(fp64, struct.pack("<2d", 0.25, 0.75)) == [0.25, 0.75]
+    assert _oip_tensors.output_values(fp64, struct.pack("<2d", 0.25, 0.75)) == [0.25, 0.75]
     words = oip.ModelInferResponse.InferOutputTensor(name="w", datatype="BYTES", shape=[1, 2])
     raw = b"".join(struct.pack("<I", len(w)) + w for w in (b"card", b"lost"))
-    assert _oip._values(words, raw) == [b"card", b"lost"]
+    assert _oip_tensors.output_values(words, raw) == [b"card", b"lost"]
