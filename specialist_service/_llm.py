@@ -151,11 +151,14 @@ def load_contract(section: Section, types: MessageTypes) -> LlmContract:
     _check_template(section, "prompt", prompt, input_descriptor)
     system = section.text("system")
     _check_template(section, "system", system, None)
-    default_response = "text" if "text" in output_class.DESCRIPTOR.fields_by_name else "json"
+    text_field = section.text("text_field", "text")
+    # Text when a field is named for it, or when the output has a `text` field; else JSON.
+    named = section.data.get("text_field") is not None
+    has_text = "text" in output_class.DESCRIPTOR.fields_by_name
+    default_response = "text" if named or has_text else "json"
     response = section.text("response", default_response)
     if response not in ("text", "json"):
         raise section.error("response", f"must be text or json, not {response!r}")
-    text_field = section.text("text_field", "text")
     if response == "text":
         field = output_class.DESCRIPTOR.fields_by_name.get(text_field)
         if field is None or field.type != _FD.TYPE_STRING or field.is_repeated:

@@ -302,7 +302,7 @@ def measure_drafts(
 ) -> list[router_pb2.Execution]:
     """Send `tickets` through the LLM desk; add it to `report` with the drafter's figures.
 
-    Returns each request's execution, in ticket order.
+    Returns the execution of each request that was answered, in ticket order.
     """
     name = yaml.safe_load(mesh.composition.read_text(encoding="utf-8"))["composition"]
     executions: list[router_pb2.Execution] = []
@@ -312,6 +312,7 @@ def measure_drafts(
     )
     report.systems.append(summarise(name, "drafts", outcomes))
     report.drafts = draft_figures(executions, len(tickets))
+    report.drafts["requests_failed"] = sum(bool(o.error) for o in outcomes)
     return executions
 
 

@@ -246,7 +246,8 @@ class Report:
         return [
             (
                 f"LLM drafts: {d['drafted']} of {d['tickets']} tickets ({d['drafted_share']:.1%}) were"
-                f" handed over to a person and got a draft; {d['drafter_failed']} drafts failed."
+                f" handed over to a person and got a draft; {d['drafter_failed']} drafts failed"
+                f" (the macro's reply stood), {d.get('requests_failed', 0)} requests failed."
             ),
             (
                 f"drafter: ${d['drafter_cost_usd']:.4f} in all, ${d['drafter_cost_per_draft_usd']:.5f}"

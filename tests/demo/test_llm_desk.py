@@ -17,8 +17,6 @@ from tutti.v1 import router_pb2
 
 pytestmark = pytest.mark.timeout(600)
 
-HANDED_OVER = "route:handover=handed_over->drafter"
-
 
 @pytest.fixture(scope="module")
 def llm_desk(desks: Path) -> Path:
@@ -38,14 +36,18 @@ def test_only_handed_over_tickets_get_an_llm_draft_and_the_report_shows_its_cost
     with Mesh.start(llm_desk) as mesh:
         executions = measure_drafts(mesh, tickets, report)
     assert len(executions) == len(tickets)  # every ticket answered
-    drafted = 0
+    drafted = failed = 0
     for execution in executions:
         stages = [s.stage for s in execution.stages]
-        if HANDED_OVER in execution.path:
-            drafted += 1
-            assert stages[-2:] == ["handover", "drafter"], stages
-            draft = execution.stages[-1]
-            assert draft.status == router_pb2.StageRun.STATUS_OK and draft.cost_usd > 0
+        if any(p.startswith("route:handover=handed_over") for p in execution.path):
+            draft = execution.stages[stages.index("drafter")]
+            assert stages[stages.index("drafter") - 1] == "handover", stages
+            if draft.status == router_pb2.StageRun.STATUS_OK:
+                drafted += 1
+                assert stages[-1] == "drafter" and draft.cost_usd > 0, stages
+            else:  # the fallback: the macro's reply stands
+                failed += 1
+                assert stages[-1] == "macro_reply", stages
         else:
             assert "drafter" not in stages and stages[-1] == "macro_reply", stages
         assert execution.total_cost_usd == pytest.approx(sum(s.cost_usd for s in execution.stages))
@@ -55,7 +57,8 @@ def test_only_handed_over_tickets_get_an_llm_draft_and_the_report_shows_its_cost
     (row,) = report.systems
     assert (row.name, row.kind, row.errors) == ("llm-desk", "drafts", 0)
     figures = report.drafts
-    assert figures["tickets"] == len(tickets) and figures["drafter_failed"] == 0
+    assert figures["tickets"] == len(tickets) and figures["requests_failed"] == 0
+    assert figures["drafter_failed"] == failed
     assert figures["drafted"] == drafted
     assert figures["drafter_cost_usd"] > 0 and figures["drafter_p50_ms"] > 0
     summary = "\n".join(report.drafts_summary())

@@ -299,3 +299,26 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     soon = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 28 <= (retry_after(soon) or 0) <= 30
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_naming_a_text_field_means_text_unless_json_is_asked_for() -> None:
+    def contract(**openai: object) -> object:
+        config = SpecialistConfig.from_mapping(
+            {
+                "stage": "drafter",
+                "backend": "openai",
+                "input": "tutti.support.v1.Resolution",
+                "output": "tutti.support.v1.Resolution",
+                "openai": {
+                    "base_url": "http://127.0.0.1:1/v1",
+                    "model": "m",
+                    "prompt": "{reply}",
+                    **openai,
+                },
+            }
+        )
+        return build_backend(config).contract.response  # type: ignore[attr-defined]
+
+    assert contract(text_field="reply", extend_input=True) == "text"
+    assert contract() == "json"  # Resolution has no `text` field
+    assert contract(text_field="reply", response="json") == "json"
