@@ -423,21 +423,25 @@ class Engine:
         """
         streamed = stage_pb2.InvokeStreamRequest(input=request.input, stage=request.stage)
         call = self._invoke_stream[spec.name](streamed, timeout=timeout)
+        response: stage_pb2.InvokeResponse | None = None
         try:
+            # Read to the stream's end (the response is last), which also ends its client span.
             async for event in call:
                 if event.HasField("response"):
-                    response: stage_pb2.InvokeResponse = event.response
-                    return response
-                deltas(event.delta)
+                    response = event.response
+                elif response is None:
+                    deltas(event.delta)
         except aio.AioRpcError as exc:
             if exc.code() is not grpc.StatusCode.UNIMPLEMENTED:
                 raise
             return await self._invoke[spec.name](request, timeout=timeout)
         finally:
             call.cancel()
-        raise StageCallError(
-            spec.name, grpc.StatusCode.UNAVAILABLE, "InvokeStream ended without a response"
-        )
+        if response is None:
+            raise StageCallError(
+                spec.name, grpc.StatusCode.UNAVAILABLE, "InvokeStream ended without a response"
+            )
+        return response
 
     def _admit(self, spec: StageSpec, run: Run) -> Circuit | None:
         """The stage's circuit, after checking that it lets this call through."""

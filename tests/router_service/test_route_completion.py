@@ -130,3 +130,26 @@ async def test_an_invalid_request_is_invalid_argument(mesh: Mesh) -> None:
             pass
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "input" in (caught.value.details() or "")
+
+
+async def test_a_streamed_request_is_one_trace_across_router_and_stage(
+    spans: object, mesh: Mesh
+) -> None:
+    running = await mesh(
+        """
+        composition: plain
+        input: tutti.v1.Text
+        output: tutti.v1.Text
+        stages:
+          polite: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Text,
+                   serve: {backend: python, factory: "tests.stages:suffix", options: {text: "!"}}}
+        flow: polite
+        """
+    )
+    await collect(running.stub, "plain", "hi")
+    finished = spans.get_finished_spans()  # type: ignore[attr-defined]
+    names = {s.name: s for s in finished}
+    route = names["/tutti.v1.RouterService/RouteCompletion"]
+    streamed = [s for s in finished if s.name == "/tutti.v1.StageService/InvokeStream"]
+    assert len(streamed) == 2  # the router's client span and the specialist's server span
+    assert {s.context.trace_id for s in streamed} == {route.context.trace_id}
