@@ -28,7 +28,7 @@ demo: $(STAMP)
 test: $(STAMP) redis-server node-client go-client mlserver
 	$(BIN)/python -m pytest
 
-# Under 10 minutes on 2 cores; close other work first (bench/README.md).
+# Under 11 minutes on 2 cores; close other work first (bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench
@@ -76,4 +76,4 @@ redis-server:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 
 clean:
-	rm -rf $(VENV) tutti-report .pytest_cache
+	rm -rf $(VENV) $(MLSERVER_VENV) tutti-report .pytest_cache
