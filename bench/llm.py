@@ -5,8 +5,9 @@
 
 SmolLM2-135M on llama.cpp's OpenAI-compatible server (a child process), the same
 request body on every path (the one the backend builds), temperature 0. Each round
-sends one request down each path in turn, so that a slow spell hits all three; a run
-is `--requests` rounds; the figures are medians over runs of each run's median.
+sends one request down each path in turn (rotating which goes first), so that a slow
+spell hits all three; a run is `--requests` rounds; the figures are medians over runs
+of each run's median.
 The specialist and the router serve in this process's event loop (as in the tests),
 beside the load generator.
 """
@@ -83,8 +84,10 @@ async def run(base_url: str, requests: int, runs: int, max_tokens: int) -> dict[
         per_run: dict[str, list[float]] = {name: [] for name in PATHS}
         for index in range(runs):
             times: dict[str, list[float]] = {name: [] for name in PATHS}
-            for _ in range(requests):
-                for name in PATHS:
+            for round_ in range(requests):
+                # Each path takes each place in the round in turn: no path always goes first.
+                shift = round_ % len(PATHS)
+                for name in PATHS[shift:] + PATHS[:shift]:
                     started = time.perf_counter()
                     await calls[name]()
                     times[name].append((time.perf_counter() - started) * 1000)
