@@ -4,7 +4,8 @@
     python -m bench.llm [--requests N] [--runs R] [--max-tokens T] [--out DIR]
 
 SmolLM2-135M on llama.cpp's OpenAI-compatible server (a child process), the same
-request body on every path (the one the backend builds), temperature 0. Each round
+request body on every path (the one the backend builds), temperature 0, one token by
+default: generating more adds the model's time, and its noise, to every path alike. Each round
 sends one request down each path in turn (rotating which goes first), so that a slow
 spell hits all three; a run is `--requests` rounds; the figures are medians over runs
 of each run's median.
@@ -140,7 +141,7 @@ def main() -> None:
     parser.add_argument(
         "--requests", type=int, default=30, help="rounds per run (default: %(default)s)"
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=5, help="runs (default: %(default)s)")
     parser.add_argument(
         "--max-tokens", type=int, default=8, help="tokens per answer (default: %(default)s)"
     )
