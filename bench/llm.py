@@ -139,11 +139,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--requests", type=int, default=30, help="rounds per run (default: %(default)s)"
+        "--requests", type=int, default=60, help="rounds per run (default: %(default)s)"
     )
     parser.add_argument("--runs", type=int, default=5, help="runs (default: %(default)s)")
     parser.add_argument(
-        "--max-tokens", type=int, default=8, help="tokens per answer (default: %(default)s)"
+        "--max-tokens", type=int, default=1, help="tokens per answer (default: %(default)s)"
     )
     parser.add_argument(
         "--out", default="bench/results", help="where to write (default: %(default)s)"
