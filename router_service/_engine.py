@@ -373,6 +373,11 @@ class Engine:
             if circuit is not None:
                 circuit.abandon()  # a cancelled probe says nothing about the stage
             raise
+        except StageCallError as exc:  # a stream that ended without its response
+            if circuit is not None:
+                circuit.record(False)
+            self._record(run, spec, started, StageRun.STATUS_FAILED, detail=str(exc))
+            raise
         if circuit is not None:
             circuit.record(True)
         usage = response.usage

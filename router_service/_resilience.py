@@ -75,13 +75,15 @@ class CircuitPolicy:
     open_s: float = 5.0
 
 
-def service_config(service: str, method: str, retry: RetryPolicy | None) -> str:
-    """The channel's service config: round robin over every address, and the retry policy."""
+def service_config(service: str, methods: str | tuple[str, ...], retry: RetryPolicy | None) -> str:
+    """The channel's service config: round robin over every address, and the retry policy
+    for `methods` (gRPC retries a stream only until its first message has arrived)."""
     config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    names = (methods,) if isinstance(methods, str) else methods
     if retry is not None:
         config["methodConfig"] = [
             {
-                "name": [{"service": service, "method": method}],
+                "name": [{"service": service, "method": method} for method in names],
                 "retryPolicy": {
                     "maxAttempts": retry.attempts,
                     "initialBackoff": f"{retry.backoff_ms / 1000.0:.3f}s",
@@ -97,12 +99,12 @@ def service_config(service: str, method: str, retry: RetryPolicy | None) -> str:
 def stage_channel(channels: ChannelPool, spec: StageSpec) -> aio.Channel:
     """The one channel to a stage's target, with its retry policy: its Describe and its
     Invoke (or a merger's Merge) share it."""
-    service, method = (
-        ("tutti.v1.MergerService", "Merge")
+    service, methods = (
+        ("tutti.v1.MergerService", ("Merge",))
         if spec.is_merger
-        else ("tutti.v1.StageService", "Invoke")
+        else ("tutti.v1.StageService", ("Invoke", "InvokeStream"))
     )
-    return channels.get(spec.endpoint, service_config(service, method, spec.retry))
+    return channels.get(spec.endpoint, service_config(service, methods, spec.retry))
 
 
 def parse_endpoint(raw: Any, report: Report) -> str:

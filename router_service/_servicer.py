@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,12 +43,22 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             self.router.route(route, context.time_remaining(), deltas.put_nowait)
         )
         routed.add_done_callback(lambda _: deltas.put_nowait(None))
+
+        # A client that leaves ends the route (and its stage calls) at once, not when this
+        # generator happens to be finalized.
+        def stop(_: aio.ServicerContext[Any, Any]) -> None:
+            routed.cancel()
+
+        context.add_done_callback(stop)  # type: ignore[arg-type]  # the stubs want a class
         try:
             while (delta := await deltas.get()) is not None:
                 yield router_pb2.RouteCompletionResponse(delta=delta)
             yield router_pb2.RouteCompletionResponse(response=routed.result())
         finally:
             routed.cancel()
+            # Collected here, so that a failure nobody reads is not logged as unretrieved.
+            with contextlib.suppress(BaseException):
+                await routed
 
     async def ListCompositions(
         self, request: router_pb2.ListCompositionsRequest, context: aio.ServicerContext[Any, Any]

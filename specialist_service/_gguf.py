@@ -27,13 +27,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 from google.protobuf import message
 
 from specialist_service._backends import Prediction
 from specialist_service._config import SpecialistConfig
 from specialist_service._llm import Completion, LlmContract, chat_keys, json_schema, load_contract
 from specialist_service._section import Section
-from tutti.errors import StageDeadlineError
+from tutti.errors import StageCallError, StageDeadlineError
 from tutti.messages import MessageTypes
 
 __all__ = ["GgufBackend", "build", "packaged_gguf"]
@@ -73,7 +74,14 @@ class GgufBackend:
         """Text as it is generated, then the Prediction; stops at the deadline."""
         deadline = time.monotonic() + (self._timeout_s if timeout is None else timeout)
         chat = self.contract.messages(msg)
-        async with self._lock:
+        try:  # queued behind other calls no longer than the deadline
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise StageDeadlineError(
+                self.contract.stage, "the model was busy with earlier calls until the deadline"
+            ) from None
+        try:
             loop = asyncio.get_running_loop()
             queue: asyncio.Queue[object] = asyncio.Queue()
             stop = threading.Event()
@@ -92,8 +100,11 @@ class GgufBackend:
                         completion = item
             finally:
                 stop.set()
-                await asyncio.shield(worker)
+                # The lock is released only once the thread has let go of the model.
+                await _wait_out(worker)
             compute_ms = (time.process_time() - started) * 1000
+        finally:
+            self._lock.release()
         if not isinstance(completion, Completion):
             raise TypeError("unreachable: the worker ends with a Completion")
         yield Prediction(
@@ -126,7 +137,17 @@ class GgufBackend:
     def _run(
         self, chat: list[dict[str, str]], deadline: float, stop: threading.Event, emit: Any
     ) -> Completion:
+        stage = self.contract.stage
         prompt_tokens = len(self._llama.tokenize(_flatten(chat).encode(), add_bos=True))
+        # llama.cpp may size its context above what was asked; the Python side keeps the ask.
+        n_ctx = min(self._llama.n_ctx(), self._llama.context_params.n_ctx)
+        if prompt_tokens + self.contract.max_tokens > n_ctx:
+            raise StageCallError(
+                stage,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the input is too long for the model: {prompt_tokens} prompt tokens and"
+                f" max_tokens {self.contract.max_tokens} exceed its context of {n_ctx} (n_ctx)",
+            )
         chunks: Iterator[dict[str, Any]] = self._llama.create_chat_completion(
             messages=chat,
             max_tokens=self.contract.max_tokens,
@@ -134,6 +155,21 @@ class GgufBackend:
             response_format=self._response_format,
             stream=True,
         )
+        try:
+            return self._read(chunks, prompt_tokens, deadline, stop, emit)
+        except ValueError as exc:  # llama.cpp refusing the prompt (the chat template's tokens)
+            raise StageCallError(
+                stage, grpc.StatusCode.INVALID_ARGUMENT, f"the model refused the input: {exc}"
+            ) from exc
+
+    def _read(
+        self,
+        chunks: Iterator[dict[str, Any]],
+        prompt_tokens: int,
+        deadline: float,
+        stop: threading.Event,
+        emit: Any,
+    ) -> Completion:
         parts: list[str] = []
         finish = ""
         tokens = 0
@@ -152,6 +188,18 @@ class GgufBackend:
         return Completion("".join(parts), finish, prompt_tokens, tokens)
 
 
+async def _wait_out(worker: asyncio.Future[None]) -> None:
+    """Wait for the worker thread's end, even through repeated cancellation (then re-raised)."""
+    cancelled = False
+    while not worker.done():
+        try:
+            await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+
+
 def _flatten(chat: list[dict[str, str]]) -> str:
     """An input-token estimate's text: the messages without the chat template's markup."""
     return "\n".join(turn["content"] for turn in chat)
@@ -159,7 +207,10 @@ def _flatten(chat: list[dict[str, str]]) -> str:
 
 def packaged_gguf(package: str) -> Path | None:
     """The .gguf file shipped inside an installed package, found without importing it."""
-    spec = importlib.util.find_spec(package)
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):  # a dotted name whose parent is missing, or empty
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     for folder in spec.submodule_search_locations:
@@ -205,6 +256,8 @@ def build(config: SpecialistConfig, types: MessageTypes) -> GgufBackend:
         contract,
         llama,
         name=config.name or path.stem,
-        version=config.version or version,
+        # The file and everything that shapes an answer, so that a cached answer is this one's.
+        version=config.version
+        or hashlib.sha256((version + contract.fingerprint()).encode()).hexdigest()[:12],
         timeout_s=section.number("timeout_s", 120.0, above=True),
     )

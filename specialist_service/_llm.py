@@ -66,10 +66,17 @@ class LlmContract:
     output_class: type[message.Message]
 
     def messages(self, msg: message.Message) -> list[dict[str, str]]:
-        """The chat messages for one input: the system prompt, then the rendered template."""
-        chat = [{"role": "system", "content": self.system}] if self.system else []
+        """The chat messages for one input: the system prompt, then the user's, both rendered."""
+        chat = [{"role": "system", "content": render(self.system, msg)}] if self.system else []
         chat.append({"role": "user", "content": render(self.prompt, msg)})
         return chat
+
+    def fingerprint(self) -> str:
+        """Everything that shapes an answer, for a model version that keys caches."""
+        return json.dumps(
+            [self.system, self.prompt, self.response, self.text_field, self.extend_input,
+             self.max_tokens, self.temperature, self.output_type],
+        )  # fmt: skip
 
     def parse(self, completion: Completion, msg: message.Message) -> message.Message:
         """The output message for `completion`, validated; OutputValidationError names the stage."""
@@ -148,9 +155,10 @@ def load_contract(section: Section, types: MessageTypes) -> LlmContract:
     prompt = section.text("prompt", "{text}" if "text" in input_descriptor.fields_by_name else "")
     if not prompt:
         raise section.error("prompt", f"missing; {config.input} has no `text` field to default to")
-    _check_template(section, "prompt", prompt, input_descriptor)
+    input_class = types.message_class(config.input)
+    _check_template(section, "prompt", prompt, input_descriptor, input_class)
     system = section.text("system")
-    _check_template(section, "system", system, None)
+    _check_template(section, "system", system, input_descriptor, input_class)
     text_field = section.text("text_field", "text")
     # Text when a field is named for it, or when the output has a `text` field; else JSON.
     named = section.data.get("text_field") is not None
@@ -161,6 +169,11 @@ def load_contract(section: Section, types: MessageTypes) -> LlmContract:
         raise section.error("response", f"must be text or json, not {response!r}")
     if response == "text":
         field = output_class.DESCRIPTOR.fields_by_name.get(text_field)
+        finish = output_class.DESCRIPTOR.fields_by_name.get("finish_reason")
+        if finish is not None and (finish.type != _FD.TYPE_STRING or finish.is_repeated):
+            raise section.error(
+                "response", f"{config.output}.finish_reason must be a string for the model's"
+            )
         if field is None or field.type != _FD.TYPE_STRING or field.is_repeated:
             raise section.error(
                 "text_field",
@@ -193,7 +206,10 @@ def chat_keys() -> frozenset[str]:
     return _CHAT_KEYS
 
 
-def _check_template(section: Section, key: str, template: str, msg: _Descriptor) -> None:
+def _check_template(
+    section: Section, key: str, template: str, msg: _Descriptor, cls: type[message.Message]
+) -> None:
+    """Every {field} exists, and the template renders (format specs included) for an input."""
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -201,16 +217,14 @@ def _check_template(section: Section, key: str, template: str, msg: _Descriptor)
             key, f"is not a valid template: {exc} (write {{{{ for a brace)"
         ) from exc
     for _, path, _, _ in parts:
-        if path is None:
-            continue
-        if msg is None:
-            raise section.error(
-                key, f"takes no fields, but has {{{path}}} (write {{{{ for a brace)"
-            )
-        if path != _WHOLE_INPUT:
+        if path is not None and path != _WHOLE_INPUT:
             problem = _path_problem(msg, path)
             if problem:
-                raise section.error(key, f"{{{path}}}: {problem}")
+                raise section.error(key, f"{{{path}}}: {problem} (write {{{{ for a brace)")
+    try:
+        render(template, cls())
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise section.error(key, f"does not render for a {msg.full_name}: {exc}") from exc
 
 
 def _path_problem(msg: _Descriptor, path: str) -> str:
@@ -222,6 +236,8 @@ def _path_problem(msg: _Descriptor, path: str) -> str:
         if field is None:
             known = ", ".join(current.fields_by_name) or "none"
             return f"{current.full_name} has no field {part!r} (fields: {known})"
+        if field.is_repeated and part != path.split(".")[-1]:
+            return f"{part!r} is a repeated field (or map): a path cannot go through it"
         current = field.message_type if field.type == _FD.TYPE_MESSAGE else None
     return ""
 

@@ -86,6 +86,19 @@ def _described(path: Sequence[FieldDescriptor]) -> str:
     return f"{_dotted(path)} ({'repeated ' if field.is_repeated else ''}{kind})"
 
 
+# What an inference server's status means for this stage's caller. Server trouble stays
+# UNAVAILABLE (worth another try); a refused request (a bad tensor, an unknown model) is the
+# stage's setup at fault, never the caller's input (INVALID_ARGUMENT) nor hidden (INTERNAL).
+_REFUSED = grpc.StatusCode.FAILED_PRECONDITION
+_OUR_CODE = {
+    grpc.StatusCode.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.INTERNAL: grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.UNKNOWN: grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.ABORTED: grpc.StatusCode.UNAVAILABLE,
+}
+
+
 class OipBackend:
     """Sends one input message as one row to a model on an inference server.
 
@@ -162,12 +175,12 @@ class OipBackend:
             return StageDeadlineError(self._stage, f"{where} did not answer within {seconds:.3g}s")
         # The server's own words, first line only: no remote traceback reaches the client.
         detail = (exc.details() or "").strip().splitlines()
-        return StageCallError(self._stage, exc.code(), f"{where}: {detail[0] if detail else ''}")
+        text = f"{where}: {exc.code().name}: {detail[0] if detail else ''}"
+        return StageCallError(self._stage, _OUR_CODE.get(exc.code(), _REFUSED), text)
 
     def _wrong(self, message_: str) -> StageCallError:
-        return StageCallError(
-            self._stage, grpc.StatusCode.INTERNAL, f"model {self._model}: {message_}"
-        )
+        # An answer the mapping cannot read: the stage's setup, not the caller, is at fault.
+        return StageCallError(self._stage, _REFUSED, f"model {self._model}: {message_}")
 
     def _fill(
         self, output: message.Message, spec: OutputSpec, response: oip.ModelInferResponse

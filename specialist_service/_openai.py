@@ -30,7 +30,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import grpc
@@ -71,14 +71,17 @@ class OpenAIBackend:
         retry: RetryPolicy,
         response_format: str,
         version: str,
+        name: str = "",
     ) -> None:
         self.contract = contract
         self.input_type = contract.input_type
         self.output_type = contract.output_type
-        self.name = model
+        self.name = name or model
         self.version = version
         self._model = model
         self._url = base_url.rstrip("/") + "/chat/completions"
+        # For messages: no userinfo or query, where a careless URL might carry a key.
+        self._where = str(httpx.URL(self._url).copy_with(userinfo=b"", query=None))
         self._timeout_s = timeout_s
         self._retry = retry
         self._response_format = _response_format(contract, response_format)
@@ -131,17 +134,25 @@ class OpenAIBackend:
         chunks = 0
         body = self.body(msg, stream=True)
         stage = self.contract.stage
+        # The deadline bounds each wait for the server (not the whole generator: a timeout
+        # spanning a `yield` would fire in whoever is consuming, as a bare cancellation).
         async with (
-            self._bounded(deadline),
             attempts(lambda: self._send(body, deadline), self._retry, deadline, stage) as response,
+            contextlib.aclosing(_lines(response, stage, deadline)) as lines,
         ):
-            async for line in _lines(response, stage):
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                event = _json_object(data, self.contract.stage)
+                event = _json_object(data, stage)
+                if "error" in event:  # a server that fails mid-stream says so in an event
+                    raise StageCallError(
+                        stage,
+                        grpc.StatusCode.UNAVAILABLE,
+                        f"the model server failed mid-answer: {str(event['error'])[:200]}",
+                    )
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or ():
                     delta = (choice.get("delta") or {}).get("content") or ""
@@ -206,7 +217,7 @@ class OpenAIBackend:
             ) from exc
         except httpx.TransportError as exc:
             raise Retryable(
-                grpc.StatusCode.UNAVAILABLE, f"cannot reach {self._url}: {exc}", None
+                grpc.StatusCode.UNAVAILABLE, f"cannot reach {self._where}: {exc}", None
             ) from exc
         if response.status_code == 200:
             return response
@@ -227,12 +238,22 @@ class OpenAIBackend:
         await self._client.aclose()
 
 
-async def _lines(response: httpx.Response, stage: str) -> AsyncIterator[str]:
-    try:
-        async for line in response.aiter_lines():
-            yield line
-    except httpx.TransportError as exc:
-        raise _broke_off(stage, exc) from exc
+async def _lines(response: httpx.Response, stage: str, deadline: float) -> AsyncGenerator[str]:
+    """The response's lines, each waited for no later than `deadline`."""
+    lines = response.aiter_lines()
+    while True:
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                line = await anext(lines)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise StageDeadlineError(
+                stage, "the model server was still answering at the deadline"
+            ) from None
+        except httpx.TransportError as exc:
+            raise _broke_off(stage, exc) from exc
+        yield line
 
 
 def _broke_off(stage: str, exc: httpx.TransportError) -> StageCallError:
@@ -284,7 +305,7 @@ def _json_object(text: str, stage: str) -> dict[str, Any]:
 def _error_text(response: httpx.Response) -> str:
     try:
         error = response.json().get("error")
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError):  # not JSON, or not UTF-8 (a proxy's error page)
         error = None
     text = error.get("message") if isinstance(error, dict) else response.text
     return str(text or response.reason_phrase).strip()[:200]
@@ -303,15 +324,17 @@ def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
     if not base_url.startswith(("http://", "https://")):
         raise section.error("base_url", f"must start with http:// or https://, not {base_url!r}")
     model = section.text("model", required=True)
+    response_format = section.choice("response_format", _RESPONSE_FORMATS)
     retry_section = section.child("retry", frozenset({"attempts", "backoff_s", "max_backoff_s"}))
     policy = RetryPolicy(
         attempts=retry_section.integer("attempts", 3, minimum=1),
         backoff_s=retry_section.number("backoff_s", 0.5),
         max_backoff_s=retry_section.number("max_backoff_s", 8.0),
     )
-    # The version keys the router's stage cache: a server's model name and this stage's
-    # prompt. A server that swaps the weights behind the same name needs `version:` set.
-    identity = json.dumps([model, contract.system, contract.prompt, contract.max_tokens])
+    # The version keys the router's stage cache: the server, its model name and all that
+    # shapes this stage's answers. A server that swaps the weights behind the same name
+    # needs `version:` set.
+    identity = json.dumps([base_url, model, response_format, contract.fingerprint()])
     return OpenAIBackend(
         contract,
         base_url=base_url,
@@ -319,7 +342,8 @@ def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
         api_key=_api_key(section),
         timeout_s=section.number("timeout_s", 60.0, above=True),
         retry=policy,
-        response_format=section.choice("response_format", _RESPONSE_FORMATS),
+        response_format=response_format,
+        name=config.name,
         version=config.version or hashlib.sha256(identity.encode()).hexdigest()[:12],
     )
 

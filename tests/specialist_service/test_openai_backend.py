@@ -193,14 +193,30 @@ async def test_rate_limits_past_the_last_attempt_are_resource_exhausted(
     assert len(proxy.seen) == 3
 
 
-async def test_a_refused_request_is_not_retried(proxy: Proxy, serve: Serve) -> None:
-    served = await serve(drafter(proxy.base_url, api_key_env=None))
+async def test_a_refused_request_is_not_retried_and_the_key_stays_out_of_the_error(
+    proxy: Proxy, serve: Serve, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TUTTI_TEST_LLM_KEY", KEY)
+    caplog.set_level(logging.DEBUG)
+    served = await serve(drafter(proxy.base_url))
     proxy.faults.append(Fault(status=401))
     with pytest.raises(aio.AioRpcError) as caught:
         await served.stub.Invoke(invoke(TICKET), timeout=30)
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "answered 401" in (caught.value.details() or "")
     assert len(proxy.seen) == 1
+    assert KEY not in (caught.value.details() or "") and KEY not in caplog.text
+
+
+async def test_an_error_page_that_is_not_utf8_is_still_a_clean_unavailable(
+    proxy: Proxy, serve: Serve
+) -> None:
+    served = await serve(drafter(proxy.base_url, api_key_env=None, retry={"attempts": 1}))
+    proxy.faults.append(Fault(status=502, body=b"<html>\x80\x81 bad gateway</html>"))
+    with pytest.raises(aio.AioRpcError) as caught:
+        await served.stub.Invoke(invoke(TICKET), timeout=30)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "answered 502" in (caught.value.details() or "")
 
 
 async def test_the_callers_deadline_cancels_the_http_request(proxy: Proxy, serve: Serve) -> None:
@@ -258,6 +274,8 @@ def test_the_key_comes_from_a_file_never_from_yaml(tmp_path: Path) -> None:
             "openai.text_field: tutti.v1.Completion has no string field 'body'",
         ),
         ({"extend_input": True}, "openai.extend_input: needs the same input and output type"),
+        ({"prompt": "{text:d}"}, "openai.prompt: does not render for a tutti.support.v1.Ticket"),
+        ({"system": "Hi {nope}"}, "openai.system: {nope}: tutti.support.v1.Ticket has no field"),
     ],
 )
 def test_config_mistakes_name_the_key(openai: dict[str, object], message: str) -> None:
@@ -322,3 +340,15 @@ def test_naming_a_text_field_means_text_unless_json_is_asked_for() -> None:
     assert contract(text_field="reply", extend_input=True) == "text"
     assert contract() == "json"  # Resolution has no `text` field
     assert contract(text_field="reply", response="json") == "json"
+
+
+def test_the_system_prompt_renders_like_the_prompt_braces_included() -> None:
+    backend = build_backend(
+        drafter(
+            "http://127.0.0.1:1/v1",
+            api_key_env=None,
+            system='Answer like {{"reply": "..."}} to customer {customer_id}.',
+        )
+    )
+    (system, _) = backend.contract.messages(TICKET)  # type: ignore[attr-defined]
+    assert system["content"] == 'Answer like {"reply": "..."} to customer c42.'
