@@ -16,6 +16,17 @@ from tutti.v1 import payloads_pb2, router_pb2, stage_pb2
 
 Mesh = Callable[[str], Awaitable[InLoopMesh]]
 
+# One python stage, which cannot stream: Text -> Text with "!" added.
+PLAIN = """
+composition: plain
+input: tutti.v1.Text
+output: tutti.v1.Text
+stages:
+  polite: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Text,
+           serve: {backend: python, factory: "tests.stages:suffix", options: {text: "!"}}}
+flow: polite
+"""
+
 
 def writer(backend: str, llama_url: str) -> str:
     if backend == "gguf":
@@ -93,17 +104,7 @@ async def test_an_llm_stage_whose_answer_is_not_the_last_does_not_stream(mesh: M
 
 
 async def test_a_stage_that_cannot_stream_sends_its_response_alone(mesh: Mesh) -> None:
-    running = await mesh(
-        """
-        composition: plain
-        input: tutti.v1.Text
-        output: tutti.v1.Text
-        stages:
-          polite: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Text,
-                   serve: {backend: python, factory: "tests.stages:suffix", options: {text: "!"}}}
-        flow: polite
-        """
-    )
+    running = await mesh(PLAIN)
     deltas, final = await collect(running.stub, "plain", "hi")
     text = payloads_pb2.Text()
     final.output.Unpack(text)
@@ -135,17 +136,7 @@ async def test_stages_whose_answer_may_be_replaced_do_not_stream(mesh: Mesh) -> 
 
 
 async def test_an_invalid_request_is_invalid_argument(mesh: Mesh) -> None:
-    running = await mesh(
-        """
-        composition: plain
-        input: tutti.v1.Text
-        output: tutti.v1.Text
-        stages:
-          polite: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Text,
-                   serve: {backend: python, factory: "tests.stages:suffix", options: {text: "!"}}}
-        flow: polite
-        """
-    )
+    running = await mesh(PLAIN)
     request = router_pb2.RouteCompletionRequest(composition="plain", input=pack(stage_pb2.Usage()))
     with pytest.raises(aio.AioRpcError) as caught:
         async for _ in running.stub.RouteCompletion(request, timeout=10):
@@ -157,17 +148,7 @@ async def test_an_invalid_request_is_invalid_argument(mesh: Mesh) -> None:
 async def test_a_streamed_request_is_one_trace_across_router_and_stage(
     spans: object, mesh: Mesh
 ) -> None:
-    running = await mesh(
-        """
-        composition: plain
-        input: tutti.v1.Text
-        output: tutti.v1.Text
-        stages:
-          polite: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.v1.Text,
-                   serve: {backend: python, factory: "tests.stages:suffix", options: {text: "!"}}}
-        flow: polite
-        """
-    )
+    running = await mesh(PLAIN)
     await collect(running.stub, "plain", "hi")
     finished = spans.get_finished_spans()  # type: ignore[attr-defined]
     names = {s.name: s for s in finished}
