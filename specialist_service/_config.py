@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from tutti.config import Price
 from tutti.errors import ConfigError, Problem
@@ -23,8 +23,8 @@ __all__ = [
     "load_specialist_config",
 ]
 
-BACKENDS = ("python", "sklearn", "openai", "oip", "gguf")
 BackendName = Literal["python", "sklearn", "openai", "oip", "gguf"]
+BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
 # Backends configured by a section of their own, named after them (`openai: {...}`).
 SECTION_BACKENDS = ("openai", "oip", "gguf")
 
@@ -183,7 +183,7 @@ class SpecialistConfig:
 
         return cls(
             stage=stage,
-            backend=_BACKEND_NAMES[BACKENDS.index(backend)],
+            backend=BACKENDS[BACKENDS.index(backend)],  # the same string, typed as a name
             factory=factory,
             options=MappingProxyType(dict(options)),
             model=model,
@@ -200,9 +200,6 @@ class SpecialistConfig:
             source=source,
             lines=MappingProxyType(at),
         )
-
-
-_BACKEND_NAMES: tuple[BackendName, ...] = ("python", "sklearn", "openai", "oip", "gguf")
 
 
 def _dotted(name: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -56,11 +57,12 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
         if stream is None:
             prediction = await self._backend.predict(msg, context.time_remaining())
         else:
-            async for item in stream(msg, context.time_remaining()):
-                if isinstance(item, Prediction):
-                    prediction = item
-                    break
-                yield stage_pb2.InvokeStreamResponse(delta=item)
+            async with contextlib.aclosing(stream(msg, context.time_remaining())) as items:
+                async for item in items:
+                    if isinstance(item, Prediction):  # always last
+                        prediction = item
+                        break
+                    yield stage_pb2.InvokeStreamResponse(delta=item)
         yield stage_pb2.InvokeStreamResponse(response=self._response(prediction))
 
     def _input(
