@@ -21,7 +21,7 @@ from tqdm import tqdm
 from tutti.errors import TuttiError
 from tutti.mesh import Mesh
 from tutti.messages import pack
-from tutti.report import Outcome, Report, budget_report, summarise
+from tutti.report import Outcome, Report, budget_report, draft_figures, summarise
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 
@@ -311,37 +311,9 @@ def measure_drafts(
         run_composed(mesh.router_address, name, tickets, executions=executions, timeout_s=120)
     )
     report.systems.append(summarise(name, "drafts", outcomes))
-    report.drafts = draft_figures(executions, len(tickets))
+    report.drafts = draft_figures(executions, len(tickets), DRAFTER)
     report.drafts["requests_failed"] = sum(bool(o.error) for o in outcomes)
     return executions
-
-
-def draft_figures(executions: Sequence[router_pb2.Execution], n_tickets: int) -> dict[str, Any]:
-    """The drafter's share of tickets, cost and latency, from each request's execution."""
-    runs = [s for e in executions for s in e.stages if s.stage == DRAFTER]
-    ok = [s for s in runs if s.status == router_pb2.StageRun.STATUS_OK]
-    latencies = sorted(s.latency_ms for s in ok)
-    cost = sum(s.cost_usd for s in runs)
-
-    def percentile(share: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, round(share * (len(latencies) - 1)))]
-            if latencies
-            else 0.0
-        )
-
-    return {
-        "tickets": n_tickets,
-        "drafted": len(ok),
-        "drafter_failed": len(runs) - len(ok),
-        "drafted_share": len(ok) / n_tickets if n_tickets else 0.0,
-        "drafter_cost_usd": cost,
-        "drafter_cost_per_draft_usd": cost / len(ok) if ok else 0.0,
-        "drafter_p50_ms": percentile(0.5),
-        "drafter_p95_ms": percentile(0.95),
-        "drafter_compute_ms_mean": sum(s.compute_ms for s in ok) / len(ok) if ok else 0.0,
-        "quality": "not scored",
-    }
 
 
 def measure(

@@ -12,7 +12,11 @@ from typing import Any
 
 from sklearn.metrics import f1_score
 
-__all__ = ["Outcome", "Report", "SystemResult", "budget_report", "summarise"]
+from tutti.v1 import router_pb2
+
+STATUS_OK = router_pb2.StageRun.STATUS_OK
+
+__all__ = ["Outcome", "Report", "SystemResult", "budget_report", "draft_figures", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,26 @@ def summarise(
         errors=n - len(answered),
         threshold=threshold,
     )
+
+
+def draft_figures(executions: Sequence[Any], n_tickets: int, drafter: str) -> dict[str, Any]:
+    """The drafter stage's share of tickets, cost and latency, from each request's Execution."""
+    runs = [s for e in executions for s in e.stages if s.stage == drafter]
+    ok = [s for s in runs if s.status == STATUS_OK]
+    latencies = [s.latency_ms for s in ok]
+    cost = sum(s.cost_usd for s in runs)
+    return {
+        "tickets": n_tickets,
+        "drafted": len(ok),
+        "drafter_failed": len(runs) - len(ok),
+        "drafted_share": len(ok) / n_tickets if n_tickets else 0.0,
+        "drafter_cost_usd": cost,
+        "drafter_cost_per_draft_usd": cost / len(ok) if ok else 0.0,
+        "drafter_p50_ms": _percentile(latencies, 0.50),
+        "drafter_p95_ms": _percentile(latencies, 0.95),
+        "drafter_compute_ms_mean": statistics.fmean(s.compute_ms for s in ok) if ok else 0.0,
+        "quality": "not scored",
+    }
 
 
 @dataclass
