@@ -89,10 +89,12 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
         return self._description
 
 
-def service(config: SpecialistConfig, types: MessageTypes | None = None) -> Service:
-    """Build the configured backend and wrap it for tutti.server.Server."""
+def service(
+    config: SpecialistConfig, types: MessageTypes | None = None, backend: Backend | None = None
+) -> Service:
+    """Wrap the configured backend (built here unless given) for tutti.server.Server."""
     types = types or MessageTypes()
-    backend = build_backend(config, types)
+    backend = backend or build_backend(config, types)
     return Service(
         name="tutti.v1.StageService",
         servicer=StageServicer(config, backend, types),

@@ -14,10 +14,11 @@ from grpc import aio
 import merger_service
 from router_service import Router, read_composition
 from router_service import service as router_service
-from specialist_service import StageServicer, build_backend
+from specialist_service import build_backend
+from specialist_service import service as specialist_service
 from tutti.mesh import stage_config
-from tutti.server import Server, ServerOptions, Service
-from tutti.v1 import router_pb2_grpc, stage_pb2_grpc
+from tutti.server import Server, ServerOptions
+from tutti.v1 import router_pb2_grpc
 
 
 @dataclass
@@ -52,12 +53,7 @@ async def start_mesh(path: Path, describe: bool = True) -> InLoopMesh:
                 config = stage_config(path, name)
                 backend = build_backend(config)
                 models[name] = getattr(backend, "model", None)
-                service = Service(
-                    name="tutti.v1.StageService",
-                    servicer=StageServicer(config, backend),
-                    add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
-                    close=getattr(backend, "aclose", None),
-                )
+                service = specialist_service(config, backend=backend)
             else:
                 continue
             server = Server([service], ServerOptions(grace_s=1.0))
@@ -96,14 +92,7 @@ async def start_stage(config: Path, options: ServerOptions | None = None) -> tup
     spec = load_specialist_config(config)
     backend = build_backend(spec)
     server = Server(
-        [
-            Service(
-                name="tutti.v1.StageService",
-                servicer=StageServicer(spec, backend),
-                add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
-            )
-        ],
-        options or ServerOptions(grace_s=0),
+        [specialist_service(spec, backend=backend)], options or ServerOptions(grace_s=0)
     )
     await server.start()
     return server, getattr(backend, "model", None)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 from grpc import aio
 
-from specialist_service import Backend, SpecialistConfig, StageServicer, build_backend
-from tutti.server import Server, ServerOptions, Service
+from specialist_service import Backend, SpecialistConfig, build_backend, service
+from tutti.server import Server, ServerOptions
 from tutti.v1 import stage_pb2_grpc
 
 
@@ -33,17 +33,7 @@ async def serve() -> AsyncIterator[Serve]:
 
     async def start(config: SpecialistConfig) -> Served:
         backend = build_backend(config)
-        server = Server(
-            [
-                Service(
-                    name="tutti.v1.StageService",
-                    servicer=StageServicer(config, backend),
-                    add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
-                    close=getattr(backend, "aclose", None),
-                )
-            ],
-            ServerOptions(port=0),
-        )
+        server = Server([service(config, backend=backend)], ServerOptions(port=0))
         port = await server.start()
         channel = aio.insecure_channel(f"127.0.0.1:{port}")
         served = Served(stage_pb2_grpc.StageServiceStub(channel), channel, backend, server)
