@@ -6,10 +6,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from router_service._compile import compile_composition, read_composition
+from router_service._compile import Draft, compile_composition, read_composition
 from router_service._engine import Engine, Run
 from router_service._plan import Composition
-from router_service._router import Router
+from router_service._router import Described, Router, describe_stages
 from router_service._servicer import RouterServicer
 from router_service._telemetry import observe
 from tutti.interceptor import Gate
@@ -18,11 +18,14 @@ from tutti.v1 import router_pb2_grpc
 
 __all__ = [
     "Composition",
+    "Described",
+    "Draft",
     "Engine",
     "Router",
     "RouterServicer",
     "Run",
     "compile_composition",
+    "describe_stages",
     "read_composition",
     "service",
 ]

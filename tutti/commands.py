@@ -23,8 +23,7 @@ from tutti.telemetry import setup_telemetry
 from tutti.v1 import router_pb2, router_pb2_grpc
 
 if TYPE_CHECKING:
-    from router_service._compile import Draft
-    from router_service._router import Described
+    from router_service import Described, Draft
 
 __all__ = ["check", "demo", "route", "serve", "up"]
 
@@ -160,7 +159,7 @@ def check(files: list[str], live: bool = False) -> int:
 
 
 async def _describe(draft: Draft, types: MessageTypes) -> dict[str, Described]:
-    from router_service._router import describe_stages
+    from router_service import describe_stages
     from tutti.channels import ChannelPool
 
     channels = ChannelPool()
