@@ -11,13 +11,14 @@ import pytest
 from grpc import aio
 
 from router_service import Router
-from router_service._compile import (
+from router_service.composition import (
     MAX_DEPTH,
     MAX_FANOUT_WIDTH,
     compile_composition,
     read_composition,
 )
-from router_service._resilience import Circuit, CircuitPolicy
+from router_service.engine import Circuit
+from router_service.plan import CircuitPolicy
 from tests.conftest import InLoopMesh, start_stage, write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.stages import Flaky, Hiccup, Slow
