@@ -284,9 +284,13 @@ class StageCalls:
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    async def close(self) -> None:
-        """Finish the cache writes in flight and close the cache."""
+    async def flush(self) -> None:
+        """Wait for the cache writes in flight."""
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Finish the cache writes in flight and close the cache."""
+        await self.flush()
         if self.caches is not None:
             await self.caches.close()

@@ -140,6 +140,10 @@ class Engine:
             case _:
                 assert_never(node)
 
+    async def flush(self) -> None:
+        """Wait for the cache writes that answers in flight left behind (a test's sync point)."""
+        await self.calls.flush()
+
     async def close(self) -> None:
         """Finish the cache writes in flight and close the cache."""
         await self.calls.close()
