@@ -39,7 +39,8 @@ class MemoryCache:
         self.hits = 0
         self.misses = 0
         self.errors = 0
-        self._clock = clock
+        # Public so that a test (or a caller) can move time on a running cache.
+        self.clock = clock
         # key -> (expires_at, value), least recently used first. No lock: one event loop.
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
@@ -56,7 +57,7 @@ class MemoryCache:
             self.misses += 1
             return None
         expires_at, value = entry
-        if expires_at <= self._clock():
+        if expires_at <= self.clock():
             del self._entries[key]
             self.misses += 1
             return None
@@ -65,7 +66,7 @@ class MemoryCache:
         return value
 
     async def put(self, key: str, value: bytes, ttl_s: float) -> None:
-        self._entries[key] = (self._clock() + ttl_s, value)
+        self._entries[key] = (self.clock() + ttl_s, value)
         self._entries.move_to_end(key)
         # Expired entries nobody reads again age out here, as the least recently used.
         while len(self._entries) > self.max_entries:
