@@ -3,7 +3,7 @@
     python -m bench.engine [--requests N] [--repeats R]
 
 A real Router is loaded from the bench compositions (bench/__main__.py), then
-every stage and merger call is replaced by a coroutine returning a prebuilt
+every stage is reached through a StageClient returning a prebuilt
 response: what is left is Router.route and the Engine (input decode and
 validation, node dispatch, spans, records, metrics, Execution). No gRPC
 call, (de)serialization of the wire messages or network is in these figures.
@@ -15,7 +15,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -28,50 +28,53 @@ from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
 NODES = {"route": 1, "fanout": 5, "sequence": 6}
 
 
-def _echo(request: stage_pb2.InvokeRequest, timeout: float | None = None) -> Awaitable[Any]:
-    async def answer() -> stage_pb2.InvokeResponse:
+class _Canned:
+    """A StageClient answering every call with a prebuilt response, in this loop."""
+
+    def __init__(self, topology: str) -> None:
+        output = any_pb2.Any()
+        output.Pack(payloads_pb2.Classification(label="echo", confidence=0.9, scores={"echo": 0.9}))
+        self._classified = (
+            stage_pb2.InvokeResponse(output=output, model=stage_pb2.ModelRef(name="c", version="1"))
+            if topology == "fanout"
+            else None
+        )
+
+    async def invoke(
+        self, request: stage_pb2.InvokeRequest, timeout: float | None
+    ) -> stage_pb2.InvokeResponse:
+        if self._classified is not None:
+            return self._classified
         return stage_pb2.InvokeResponse(
             output=request.input, model=stage_pb2.ModelRef(name="echo", version="1")
         )
 
-    return answer()
+    async def invoke_stream(
+        self, request: stage_pb2.InvokeStreamRequest, timeout: float | None
+    ) -> AsyncGenerator[stage_pb2.InvokeStreamResponse, None]:
+        yield stage_pb2.InvokeStreamResponse(
+            response=await self.invoke(stage_pb2.InvokeRequest(input=request.input), timeout)
+        )
 
-
-def _classify() -> Callable[..., Awaitable[Any]]:
-    output = any_pb2.Any()
-    output.Pack(payloads_pb2.Classification(label="echo", confidence=0.9, scores={"echo": 0.9}))
-    response = stage_pb2.InvokeResponse(
-        output=output, model=stage_pb2.ModelRef(name="c", version="1")
-    )
-
-    async def answer(request: stage_pb2.InvokeRequest, timeout: float | None = None) -> Any:
-        return response
-
-    return answer
-
-
-async def _merge(request: merger_pb2.MergeRequest, timeout: float | None = None) -> Any:
-    first = request.candidates[0]
-    return merger_pb2.MergeResponse(output=first.output, winners=[first.name])
+    async def merge(
+        self, request: merger_pb2.MergeRequest, timeout: float | None
+    ) -> merger_pb2.MergeResponse:
+        first = request.candidates[0]
+        return merger_pb2.MergeResponse(output=first.output, winners=[first.name])
 
 
 async def load(topology: str, folder: Path, validate: bool) -> Any:
     from bench.__main__ import composition_text
-    from router_service._router import Router
+    from router_service import Router
 
     text = composition_text(topology)
     if validate:
         text = text.replace("validate: false", "validate: true")
     path = folder / f"{topology}-{validate}.yaml"
     path.write_text(text)
-    router = await Router.load([path], describe=False)
-    engine = router.engines[f"bench_{topology}"]
-    # The seam this benchmark measures around: the engine's stage and merger callables.
-    for name in list(engine._invoke):
-        engine._invoke[name] = _classify() if topology == "fanout" else _echo
-    for name in list(engine._merge):
-        engine._merge[name] = _merge
-    return router
+    # The seam this benchmark measures around: each stage's StageClient.
+    canned = _Canned(topology)
+    return await Router.load([path], describe=False, clients=lambda spec: canned)
 
 
 async def per_request_us(router: Any, topology: str, requests: int, repeats: int) -> list[float]:

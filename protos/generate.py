@@ -7,11 +7,15 @@ installed protovalidate package carries it as a serialized descriptor, which
 is written to a descriptor set and handed to protoc. Its Python module is
 generated under its own package name, `buf.validate`, so that the generated
 imports resolve without edits.
+
+The gRPC modules get typed stubs (`*_pb2_grpc.pyi`) from mypy-protobuf's
+`protoc-gen-mypy_grpc` plugin, installed beside this interpreter (dev extra).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from importlib import resources
@@ -41,6 +45,15 @@ def validate_descriptor_set() -> descriptor_pb2.FileDescriptorSet:
     return file_set
 
 
+def mypy_grpc_plugin() -> str:
+    """mypy-protobuf's protoc plugin for typed gRPC stubs, beside this interpreter or on PATH."""
+    name = "protoc-gen-mypy_grpc"
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is not installed; install the dev extras (mypy-protobuf)")
+    return found
+
+
 def own_protos() -> list[str]:
     return sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
 
@@ -66,7 +79,14 @@ def generate(out: Path) -> None:
     outputs = (f"--python_out={out}", f"--pyi_out={out}")
     with tempfile.TemporaryDirectory() as tmp:
         _protoc(Path(tmp), *outputs, VALIDATE_PROTO)
-        _protoc(Path(tmp), *outputs, f"--grpc_python_out={out}", *own_protos())
+        _protoc(
+            Path(tmp),
+            *outputs,
+            f"--grpc_python_out={out}",
+            f"--plugin=protoc-gen-mypy_grpc={mypy_grpc_plugin()}",
+            f"--mypy_grpc_out={out}",
+            *own_protos(),
+        )
 
 
 def image(path: Path) -> None:

@@ -1,4 +1,11 @@
-"""The router service: composition engine, routing, budgets."""
+"""The router service: composition (read, compile), plan, engine, cache and servicer.
+
+Layers, each a package behind its own `__init__`: `composition` reads the
+YAML into a `plan`; the `engine` runs a plan against `StageClient`s (gRPC,
+or the in-memory fake) with every time and money decision in its budget
+module; `cache` keeps stage results. `Router` serves compositions and
+`service()` puts it on a gRPC server.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,21 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from router_service._compile import Draft, compile_composition, read_composition
-from router_service._engine import Engine, Run
-from router_service._plan import Composition
-from router_service._router import Described, Router, describe_stages
+from router_service._describe import Described, describe_stages
+from router_service._router import Router
 from router_service._servicer import RouterServicer
 from router_service._telemetry import observe
+from router_service.composition import Draft, compile_composition, read_composition
+from router_service.engine import (
+    Engine,
+    FakeStageClient,
+    FakeStages,
+    GrpcStageClient,
+    Run,
+    StageClient,
+    StageClientError,
+)
+from router_service.plan import Composition
 from tutti.interceptor import Gate
 from tutti.server import Service
 from tutti.v1 import router_pb2_grpc
@@ -21,9 +37,14 @@ __all__ = [
     "Described",
     "Draft",
     "Engine",
+    "FakeStageClient",
+    "FakeStages",
+    "GrpcStageClient",
     "Router",
     "RouterServicer",
     "Run",
+    "StageClient",
+    "StageClientError",
     "compile_composition",
     "describe_stages",
     "read_composition",

@@ -10,102 +10,45 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
-from grpc import aio
-
-from router_service._cache import build_caches
-from router_service._compile import Draft, compile_composition, read_composition
-from router_service._engine import Engine, Run
-from router_service._plan import Composition
-from router_service._profile import StageProfile
-from router_service._resilience import stage_channel
-from router_service._spec import StageSpec
+from router_service._describe import describe_stages
+from router_service.cache import build_caches
+from router_service.composition import compile_composition, read_composition
+from router_service.engine import (
+    Engine,
+    Run,
+    StageClient,
+    grpc_clients,
+    request_cost_cap,
+    request_deadline,
+)
+from router_service.plan import StageSpec
 from tutti.channels import ChannelPool
-from tutti.config import Price
 from tutti.errors import ConfigError, NotFoundError, Problem, TuttiError
 from tutti.messages import MessageTypes, validate_input
-from tutti.v1 import router_pb2, stage_pb2
+from tutti.v1 import router_pb2
 
-__all__ = ["Router", "describe_stages"]
+__all__ = ["Router"]
 
 log = logging.getLogger("tutti.router")
-
-DESCRIBE_TIMEOUT_S = 5.0
 # How long a replaced plan (or channel) stays open for the calls that started on it.
 RETIRE_GRACE_S = 30.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Described:
-    """What a live stage said about itself."""
-
-    input_type: str
-    output_type: str
-    profile: StageProfile
-
-
-async def describe_stages(
-    draft: Draft, channels: ChannelPool, types: MessageTypes, timeout_s: float = DESCRIBE_TIMEOUT_S
-) -> dict[str, Described]:
-    """Ask every model stage for its contract; learn the types it reports.
-
-    A stage that does not answer is left out: its declared types, if any,
-    still let the composition compile.
-    """
-
-    async def one(name: str, spec: StageSpec) -> tuple[str, Described | None]:
-        endpoint = spec.endpoint
-        stub = stage_channel(channels, spec).unary_unary(
-            "/tutti.v1.StageService/Describe",
-            request_serializer=stage_pb2.DescribeRequest.SerializeToString,
-            response_deserializer=stage_pb2.DescribeResponse.FromString,
-        )
-        try:
-            response = await stub(
-                stage_pb2.DescribeRequest(), timeout=timeout_s, wait_for_ready=True
-            )
-        except aio.AioRpcError as exc:
-            log.warning(
-                "stage '%s' at %s did not answer Describe: %s", name, endpoint, exc.code().name
-            )
-            return name, None
-        try:
-            types.learn(response.descriptors)
-        except (KeyError, TypeError, ValueError) as exc:
-            # A stage whose descriptors do not fit: its declared types, if any, still apply.
-            log.warning(
-                "stage '%s' at %s described types that cannot be used: %s", name, endpoint, exc
-            )
-            return name, None
-        card = response.model_card.price
-        price = Price.from_proto(card)
-        profile = StageProfile(
-            price=price,
-            expected_ms=response.model_card.expected_latency_ms,
-            version=response.model_card.version,
-        )
-        return name, Described(response.input_type, response.output_type, profile)
-
-    pending = [
-        one(name, spec)
-        for name, spec in draft.stages.items()
-        if not spec.is_merger and spec.endpoint
-    ]
-    return {
-        name: described
-        for name, described in await asyncio.gather(*pending)
-        if described is not None
-    }
 
 
 class Router:
     """Serves one or more compositions; plain Python, no servicer in sight."""
 
     def __init__(
-        self, engines: Mapping[str, Engine], types: MessageTypes, channels: ChannelPool
+        self,
+        engines: Mapping[str, Engine],
+        types: MessageTypes,
+        channels: ChannelPool,
+        clients: Callable[[StageSpec], StageClient] | None = None,
     ) -> None:
         self.engines = dict(engines)
         self.types = types
         self.channels = channels
+        # How each stage is reached: over gRPC on the pool's channels unless told otherwise.
+        self.clients = clients or grpc_clients(channels)
         # What each file was loaded as, for hot reload: path -> (composition name, content hash).
         self.sources: dict[str, tuple[str, str]] = {}
         self.endpoints: Mapping[str, str] = {}
@@ -121,13 +64,16 @@ class Router:
         endpoints: Mapping[str, str] | None = None,
         channels: ChannelPool | None = None,
         describe: bool = True,
+        clients: Callable[[StageSpec], StageClient] | None = None,
     ) -> Router:
         """Read, describe and compile every composition; raise CompositionError on any problem.
 
-        `endpoints` overrides stage endpoints by stage name (as `tutti up` does).
+        `endpoints` overrides stage endpoints by stage name (as `tutti up` does);
+        `clients` gives each stage's StageClient (such as FakeStages, with
+        `describe=False`) instead of a gRPC client on `channels`.
         """
         channels = channels or ChannelPool()
-        router = cls({}, MessageTypes(), channels)
+        router = cls({}, MessageTypes(), channels, clients)
         router.endpoints = dict(endpoints or {})
         router.describe = describe
         try:
@@ -177,7 +123,7 @@ class Router:
             if policies
             else None
         )
-        return Engine(composition, self.channels, self.types, cards, caches=caches)
+        return Engine(composition, self.clients, self.types, cards, caches=caches)
 
     def composition(self, name: str) -> Engine:
         engine = self.engines.get(name)
@@ -203,8 +149,8 @@ class Router:
         response = router_pb2.RouteResponse()
         execution = response.execution
         run = Run(
-            deadline=_deadline(composition, time_remaining),
-            cost_cap=_cost_cap(composition, request.options),
+            deadline=request_deadline(composition.budget, time_remaining),
+            cost_cap=request_cost_cap(composition.budget, request.options.max_cost_usd),
             no_cache=request.options.no_cache,
             stages=execution.stages,  # records go straight into the answer
             deltas=deltas,
@@ -343,17 +289,3 @@ def _digest(path: str | Path) -> str:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError as exc:
         raise ConfigError(Problem(str(path), 0, f"cannot read: {exc.strerror}")) from None
-
-
-def _deadline(composition: Composition, time_remaining: float | None) -> float | None:
-    limits = [
-        t
-        for t in (time_remaining, (composition.budget.latency_ms or 0) / 1000.0 or None)
-        if t is not None
-    ]
-    return time.monotonic() + min(limits) if limits else None
-
-
-def _cost_cap(composition: Composition, options: router_pb2.RouteOptions) -> float | None:
-    caps = [c for c in (options.max_cost_usd or None, composition.budget.cost_usd) if c is not None]
-    return min(caps) if caps else None

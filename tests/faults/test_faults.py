@@ -22,7 +22,9 @@ import grpc
 from grpc import aio
 
 from tests.conftest import write_echo_composition
+from tests.faults.stages import calls_started
 from tests.router_service.test_flow_nodes import output_text, text_request
+from tests.router_service.waiting import until
 from tutti.mesh import READY_PREFIX
 from tutti.v1 import router_pb2_grpc
 
@@ -82,8 +84,10 @@ def specialist(
     tmp_path: Path, name: str, factory: str, options: str = "{}", port: int = 0
 ) -> Service:
     config = tmp_path / f"{name}.yaml"
+    module = "tests.stages" if ":" not in factory else factory.split(":")[0]
+    function = factory.rsplit(":", 1)[-1]
     config.write_text(
-        f'stage: echo\nbackend: python\nfactory: "tests.stages:{factory}"\noptions: {options}\n'
+        f'stage: echo\nbackend: python\nfactory: "{module}:{function}"\noptions: {options}\n'
     )
     return Service("specialist", "--config", str(config), "--port", str(port), "--grace", "10")
 
@@ -126,21 +130,31 @@ async def test_killing_one_of_two_replicas_under_load_loses_no_request(tmp_path:
     stub = router_pb2_grpc.RouterServiceStub(channel)
     outcomes = Outcomes()
     counter = iter(range(100_000))
-    stop_at = time.monotonic() + 4.0
+    finished = asyncio.Event()
 
     async def worker() -> None:
-        while time.monotonic() < stop_at:
+        while not finished.is_set():
             await outcomes.call(stub, f"req-{next(counter)}")
 
+    def answered_since(moment: float) -> int:
+        return sum(1 for r in outcomes.answered if outcomes.sent_at[r] >= moment)
+
     async def fault() -> tuple[float, float]:
-        await asyncio.sleep(1.0)
-        killed = time.monotonic()
-        replicas[0].process.kill()  # kill -9, mid-run
-        replicas[0].process.wait()
-        await asyncio.sleep(1.0)
-        replicas[0].stop()
-        replicas[0] = await asyncio.to_thread(specialist, tmp_path, "r0", "echo", "{}", ports[0])
-        return killed, time.monotonic()
+        try:
+            await until(lambda: len(outcomes.answered) >= 100)  # the load is flowing
+            killed = time.monotonic()
+            replicas[0].process.kill()  # kill -9, mid-run
+            replicas[0].process.wait()
+            await until(lambda: answered_since(killed) >= 100)  # served on one replica a while
+            replicas[0].stop()
+            replicas[0] = await asyncio.to_thread(
+                specialist, tmp_path, "r0", "echo", "{}", ports[0]
+            )
+            restarted = time.monotonic()
+            await until(lambda: answered_since(restarted) >= 100)  # and on both again
+            return killed, restarted
+        finally:
+            finished.set()  # the workers stop, whatever happened
 
     try:
         *_, (killed, restarted) = await asyncio.gather(*(worker() for _ in range(8)), fault())
@@ -168,14 +182,20 @@ async def test_killing_one_of_two_replicas_under_load_loses_no_request(tmp_path:
 
 
 async def test_sigterm_on_a_specialist_lets_every_call_in_flight_finish(tmp_path: Path) -> None:
-    stage = specialist(tmp_path, "slow", "slow", "{delay_ms: 800}")
+    started = tmp_path / "started"
+    stage = specialist(
+        tmp_path,
+        "slow",
+        "tests.faults.stages:announcing_slow",
+        f"{{delay_ms: 800, started: '{started}'}}",
+    )
     front = router(tmp_path, f'"{stage.address}"')
     channel = aio.insecure_channel(front.address)
     stub = router_pb2_grpc.RouterServiceStub(channel)
     outcomes = Outcomes()
     try:
         calls = [asyncio.ensure_future(outcomes.call(stub, f"drain-{i}")) for i in range(10)]
-        await asyncio.sleep(0.3)  # all ten are inside the slow stage
+        await until(lambda: calls_started(started) == 10)  # all ten are inside the slow stage
         stage.process.send_signal(signal.SIGTERM)
         await asyncio.gather(*calls)
         exit_code = await asyncio.to_thread(stage.process.wait, 15)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from redis.asyncio import Redis
 
-from router_service._cache import (
+from router_service.cache import (
     KEY_PREFIX,
     MemoryCache,
     RedisCache,

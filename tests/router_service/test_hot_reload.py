@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import InLoopMesh
 from tests.router_service.test_flow_nodes import output_text, text_request
+from tests.router_service.waiting import until
 
 TEMPLATE = """
 composition: t
@@ -34,7 +35,7 @@ async def test_a_valid_change_is_swapped_in_while_calls_in_flight_finish_on_the_
     m: InLoopMesh = await mesh(TEMPLATE.format(flow="old"))
     (path,) = m.router.sources
     in_flight = asyncio.ensure_future(m.stub.Route(text_request("a"), timeout=5))
-    await asyncio.sleep(0.1)  # the slow stage has it
+    await until(lambda: m.models["old"].in_flight == 1)  # the slow stage has it
     rewrite(Path(path), "new")
     assert await m.router.reload_changed() == (path,)
     assert output_text(await m.stub.Route(text_request("b"), timeout=5)) == "b (new)"
@@ -66,8 +67,5 @@ async def test_the_watcher_applies_a_change_on_its_own(mesh) -> None:
     (path,) = m.router.sources
     m.router.watch(0.05)
     rewrite(Path(path), "new")
-    for _ in range(100):
-        if m.router.sources[path][1] != "" and "new" in str(m.router.engines["t"].composition.flow):
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: "new" in str(m.router.engines["t"].composition.flow))
     assert output_text(await m.stub.Route(text_request("d"), timeout=5)) == "d (new)"

@@ -11,15 +11,17 @@ import pytest
 from grpc import aio
 
 from router_service import Router
-from router_service._compile import (
+from router_service.composition import (
     MAX_DEPTH,
     MAX_FANOUT_WIDTH,
     compile_composition,
     read_composition,
 )
-from router_service._resilience import Circuit, CircuitPolicy
+from router_service.engine import Circuit
+from router_service.plan import CircuitPolicy
 from tests.conftest import InLoopMesh, start_stage, write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
+from tests.router_service.waiting import until
 from tests.stages import Flaky, Hiccup, Slow
 from tutti.errors import CompositionError
 from tutti.server import ServerOptions
@@ -168,11 +170,8 @@ async def test_a_hedged_stage_answers_from_the_second_copy_when_the_first_is_slo
     assert output_text(response) == "quick"
     model = m.models["a"]
     assert isinstance(model, Hiccup) and model.calls == 2
-    for _ in range(50):  # the slow copy is cancelled, not left running, tracing on or off
-        if model.cancelled:
-            break
-        await asyncio.sleep(0.02)
-    assert model.cancelled == 1
+    # The slow copy is cancelled, not left running, tracing on or off.
+    await until(lambda: model.cancelled == 1)
 
 
 def test_hedging_needs_an_idempotent_stage_and_excludes_retry(tmp_path: Path) -> None:
@@ -316,11 +315,11 @@ async def test_queue_depth_and_circuit_state_are_reported_as_gauges(mesh, metric
         composition(
             "{fallback: [a, slow]}",
             a=("flaky", "{failures: -1}", "retry: false, circuit: {failures: 1, open_s: 60}"),
-            slow=("slow", "{delay_ms: 300}"),
+            slow=("slow", "{delay_ms: 1000}"),
         )
     )
     calls = [asyncio.ensure_future(m.stub.Route(text_request("x"), timeout=5)) for _ in range(3)]
-    await asyncio.sleep(0.15)  # all three wait on the slow stage
+    await until(lambda: m.models["slow"].in_flight == 3)  # all three wait on the slow stage
     depth = [v for v, _ in gauge(metric_reader, "tutti.router.in_flight")]
     circuits = gauge(metric_reader, "tutti.circuit.state")
     await asyncio.gather(*calls)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
 from grpc import aio
 
+from router_service.cache import MemoryCache
 from tests.conftest import InLoopMesh
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tutti.v1 import router_pb2
@@ -42,6 +42,12 @@ async def test_a_repeated_input_is_a_cache_hit_that_costs_nothing_until_its_ttl_
     mesh,
 ) -> None:
     m: InLoopMesh = await mesh(CACHED)
+    engine = m.router.engines["t"]
+    assert engine.caches is not None
+    store = engine.caches.store("model")
+    assert isinstance(store, MemoryCache)
+    now = [1000.0]
+    store.clock = lambda: now[0]  # the TTL runs on the test's clock, not the wall's
     first = await m.stub.Route(text_request("hello"))
     second = await m.stub.Route(text_request("hello"))
     other = await m.stub.Route(text_request("other"))
@@ -55,7 +61,7 @@ async def test_a_repeated_input_is_a_cache_hit_that_costs_nothing_until_its_ttl_
         0.01
     )
     assert m.models["model"].calls == 2
-    await asyncio.sleep(0.6)
+    now[0] += 0.6
     expired = await m.stub.Route(text_request("hello"))
     assert not _run(expired).cache_hit and m.models["model"].calls == 3
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router_service import compile_composition, read_composition
-from router_service._compile import Draft
+from router_service import Draft, compile_composition, read_composition
 from tutti.errors import CompositionError, ConfigError
 
 HEADER = """\

@@ -1,34 +1,22 @@
-"""The declared parts of a composition file: its stages, budget and types."""
+"""Parsing the declared parts of a composition file: its stages, budget and cache backend."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from router_service._resilience import (
-    CircuitPolicy,
-    HedgePolicy,
-    RetryPolicy,
+from router_service.composition._policies import (
     parse_circuit,
     parse_endpoint,
     parse_hedge,
     parse_retry,
 )
+from router_service.composition._report import Reporter
+from router_service.plan import Budget, CacheBackend, CachePolicy, StageSpec
 from tutti.config import Price, read_number, unknown_keys
-from tutti.errors import Problem
-from tutti.located_yaml import LocatedMap, line_of
+from tutti.located_yaml import line_of
 
-__all__ = [
-    "Budget",
-    "CacheBackend",
-    "CachePolicy",
-    "Reporter",
-    "StageSpec",
-    "parse_budget",
-    "parse_cache_backend",
-    "parse_stage",
-]
+__all__ = ["parse_budget", "parse_cache_backend", "parse_stage"]
 
 STAGE_KEYS = (
     "endpoint",
@@ -47,77 +35,6 @@ STAGE_KEYS = (
     "circuit",
 )
 STAGE_KINDS = ("model", "merger")
-DEFAULT_RETRY = RetryPolicy()
-DEFAULT_CIRCUIT = CircuitPolicy()
-
-
-@dataclass(frozen=True)
-class Budget:
-    """End-to-end limits of one request; None means no limit."""
-
-    latency_ms: float | None = None
-    cost_usd: float | None = None
-
-
-@dataclass(frozen=True)
-class CachePolicy:
-    ttl_s: float = 300.0
-    max_entries: int = 10_000
-
-
-@dataclass(frozen=True)
-class CacheBackend:
-    """Where stage results are cached: in this process, or in a Redis shared by replicas."""
-
-    backend: str = "memory"
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """One stage as the composition declares it."""
-
-    name: str
-    endpoint: str
-    line: int
-    kind: str = "model"
-    input: str = ""
-    output: str = ""
-    budget_ms: float = 0.0
-    price: Price | None = None
-    cache: CachePolicy | None = None
-    validate: bool = True
-    # A specialist configuration that `tutti up` uses to start this stage.
-    serve: Mapping[str, Any] | None = field(default=None, compare=False)
-    # On by default: a failed attempt on UNAVAILABLE (a dead replica) is sent again.
-    retry: RetryPolicy | None = DEFAULT_RETRY
-    hedge: HedgePolicy | None = None
-    idempotent: bool = False
-    circuit: CircuitPolicy | None = DEFAULT_CIRCUIT
-
-    @property
-    def is_merger(self) -> bool:
-        return self.kind == "merger"
-
-
-class Reporter:
-    """Collects problems with file and line, so that loading reports all of them at once."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, message: str, stage: str = "") -> None:
-        self.problems.append(Problem(self.source, line, message, stage))
-
-    def at(self, mapping: Any, stage: str = "") -> Any:
-        """A `report(key, message)` callback locating each key inside `mapping`."""
-
-        def report(key: str, message: str) -> None:
-            line = mapping.line_of(key) if isinstance(mapping, LocatedMap) else line_of(mapping)
-            self.add(line, message, stage)
-
-        return report
 
 
 def _type_name(data: Mapping[str, Any], key: str, report: Any) -> str:

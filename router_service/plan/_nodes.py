@@ -1,11 +1,11 @@
-"""The immutable plan a composition compiles into: one tree of flow nodes."""
+"""The immutable plan a composition compiles into: one tree of flow nodes, one class per kind."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router_service._spec import Budget, CacheBackend, StageSpec
+from router_service.plan._stages import Budget, CacheBackend, StageSpec
 from tutti.v1 import merger_pb2
 
 __all__ = [
@@ -20,13 +20,13 @@ __all__ = [
     "SequenceNode",
     "SplitNode",
     "StageNode",
-    "children",
-    "walk",
 ]
 
 
 @dataclass(frozen=True)
 class StageNode:
+    """Call one model stage with the input; its output is the answer."""
+
     stage: StageSpec
     line: int
     input_type: str
@@ -39,6 +39,8 @@ class StageNode:
 
 @dataclass(frozen=True)
 class SequenceNode:
+    """Each step's output becomes the next step's input; the last one answers."""
+
     steps: tuple[Node, ...]
     line: int
     input_type: str
@@ -56,6 +58,8 @@ class Escalation:
 
 @dataclass(frozen=True)
 class RouteNode:
+    """A classifier stage picks a case by its label; low-confidence decisions may escalate."""
+
     # The classifier stage whose decision picks the case.
     by: StageNode
     cases: tuple[tuple[str, Node], ...]
@@ -79,6 +83,8 @@ class RouteNode:
 
 @dataclass(frozen=True)
 class CascadeNode:
+    """Try the steps cheapest first; move on while a step fails or is unconfident."""
+
     steps: tuple[Node, ...]
     # Move on while the step's confidence is under this.
     below: float
@@ -107,6 +113,8 @@ class EscalateNode:
 
 @dataclass(frozen=True)
 class FanoutNode:
+    """The same input to every branch at once; a merger combines those that answered in time."""
+
     branches: tuple[Node, ...]
     names: tuple[str, ...]
     merger: StageSpec
@@ -123,6 +131,8 @@ class FanoutNode:
 
 @dataclass(frozen=True)
 class SplitNode:
+    """Weighted traffic between branches (canary, A/B): one branch, drawn at random, answers."""
+
     branches: tuple[Node, ...]
     # Cumulative weights, normalised so that the last is 1.0.
     cumulative: tuple[float, ...]
@@ -153,54 +163,6 @@ Node = (
     | SplitNode
     | FallbackNode
 )
-
-
-def children(node: Node) -> tuple[Node, ...]:
-    """The nodes directly under `node`, in the order they may run."""
-    if isinstance(node, SequenceNode | CascadeNode | FallbackNode):
-        return node.steps
-    if isinstance(node, EscalateNode):
-        return (node.source, *(t.to for t in node.tiers))
-    if isinstance(node, RouteNode):
-        return (
-            node.by,
-            node.default,
-            *(n for _, n in node.cases),
-            *(e.to for e in node.escalations),
-        )
-    if isinstance(node, FanoutNode | SplitNode):
-        return node.branches
-    return ()
-
-
-def answering_stages(node: Node) -> list[StageNode]:
-    """The stages whose output, once produced, is `node`'s answer as it stands.
-
-    Their text may be streamed to a client while it is generated. A fan-out's
-    branches are merged and a fallback's attempt may be replaced, so neither
-    has one; an escalation's source or a cascade's early step may be replaced
-    too, so only the tiers and the last step count.
-    """
-    if isinstance(node, StageNode):
-        return [node]
-    if isinstance(node, SequenceNode | CascadeNode):
-        return answering_stages(node.steps[-1])
-    if isinstance(node, EscalateNode):
-        return [s for tier in node.tiers for s in answering_stages(tier.to)]
-    if isinstance(node, RouteNode):
-        targets = (node.default, *(n for _, n in node.cases), *(e.to for e in node.escalations))
-        return [s for target in targets for s in answering_stages(target)]
-    if isinstance(node, SplitNode):
-        return [s for branch in node.branches for s in answering_stages(branch)]
-    return []
-
-
-def walk(node: Node) -> list[Node]:
-    """Every node in the tree under `node`, itself included."""
-    found = [node]
-    for child in children(node):
-        found.extend(walk(child))
-    return found
 
 
 @dataclass(frozen=True)

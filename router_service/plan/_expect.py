@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import assert_never
 
-from router_service._plan import (
+from router_service.plan._nodes import (
     CascadeNode,
     Composition,
     EscalateNode,
@@ -14,6 +15,7 @@ from router_service._plan import (
     Node,
     RouteNode,
     SequenceNode,
+    SplitNode,
     StageNode,
 )
 from tutti.config import Price
@@ -53,53 +55,54 @@ def profiles(
     return found
 
 
+def _worst(parts: list[Expectation]) -> Expectation:
+    return Expectation(max(p.ms for p in parts), max(p.usd for p in parts))
+
+
+def _then(first: Expectation, then: Expectation) -> Expectation:
+    return Expectation(first.ms + then.ms, first.usd + then.usd)
+
+
 def expectations(root: Node, stages: Mapping[str, StageProfile]) -> dict[int, Expectation]:
     """The Expectation of every node under `root`, keyed by id(node)."""
     table: dict[int, Expectation] = {}
 
     def visit(node: Node) -> Expectation:
-        if isinstance(node, StageNode):
-            profile = stages[node.stage.name]
-            found = Expectation(profile.expected_ms, profile.price.per_call_usd)
-        elif isinstance(node, SequenceNode | CascadeNode):
-            parts = [visit(step) for step in node.steps]
-            found = Expectation(sum(p.ms for p in parts), sum(p.usd for p in parts))
-        elif isinstance(node, FallbackNode):
-            # The first step is the expected path; a later one runs only when it failed.
-            parts = [visit(step) for step in node.steps]
-            found = parts[0]
-        elif isinstance(node, RouteNode):
-            by = visit(node.by)
-            options = [
-                visit(n)
-                for n in (
+        found: Expectation
+        match node:
+            case StageNode():
+                profile = stages[node.stage.name]
+                found = Expectation(profile.expected_ms, profile.price.per_call_usd)
+            case SequenceNode() | CascadeNode():
+                parts = [visit(step) for step in node.steps]
+                found = Expectation(sum(p.ms for p in parts), sum(p.usd for p in parts))
+            case FallbackNode():
+                # The first step is the expected path; a later one runs only when it failed.
+                parts = [visit(step) for step in node.steps]
+                found = parts[0]
+            case RouteNode():
+                targets = (
                     node.default,
                     *(n for _, n in node.cases),
                     *(e.to for e in node.escalations),
                 )
-            ]
-            found = Expectation(
-                by.ms + max(o.ms for o in options), by.usd + max(o.usd for o in options)
-            )
-        elif isinstance(node, EscalateNode):
-            source = visit(node.source)
-            tiers = [visit(t.to) for t in node.tiers]
-            found = Expectation(
-                source.ms + max(t.ms for t in tiers), source.usd + max(t.usd for t in tiers)
-            )
-        elif isinstance(node, FanoutNode):
-            branches = [visit(b) for b in node.branches]
-            merger = stages[node.merger.name]
-            slowest = max(b.ms for b in branches)
-            if node.budget_ms:
-                slowest = min(slowest, node.budget_ms)
-            found = Expectation(
-                slowest + merger.expected_ms,
-                sum(b.usd for b in branches) + merger.price.per_call_usd,
-            )
-        else:
-            options = [visit(b) for b in node.branches]
-            found = Expectation(max(o.ms for o in options), max(o.usd for o in options))
+                found = _then(visit(node.by), _worst([visit(n) for n in targets]))
+            case EscalateNode():
+                found = _then(visit(node.source), _worst([visit(t.to) for t in node.tiers]))
+            case FanoutNode():
+                branches = [visit(b) for b in node.branches]
+                merger = stages[node.merger.name]
+                slowest = max(b.ms for b in branches)
+                if node.budget_ms:
+                    slowest = min(slowest, node.budget_ms)
+                found = Expectation(
+                    slowest + merger.expected_ms,
+                    sum(b.usd for b in branches) + merger.price.per_call_usd,
+                )
+            case SplitNode():
+                found = _worst([visit(b) for b in node.branches])
+            case _:
+                assert_never(node)
         table[id(node)] = found
         return found
 

@@ -1,0 +1,123 @@
+"""Reading a composition file: its top-level keys, imports and stages, before the flow compiles."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from router_service.composition._report import Reporter
+from router_service.composition._stages import parse_budget, parse_cache_backend, parse_stage
+from router_service.plan import Budget, CacheBackend, StageSpec
+from tutti.config import unknown_keys
+from tutti.errors import ConfigError, Problem
+from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
+
+__all__ = ["TOP_KEYS", "Draft", "read_composition"]
+
+TOP_KEYS = (
+    "composition",
+    "description",
+    "input",
+    "output",
+    "budget",
+    "stages",
+    "flow",
+    "flows",
+    "imports",
+    "cache",
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A composition file read and its stages parsed, before the flow is compiled.
+
+    The router calls Describe on the stages between the two steps.
+    """
+
+    name: str
+    source: str
+    input_type: str
+    output_type: str
+    budget: Budget
+    stages: Mapping[str, StageSpec]
+    document: LocatedMap
+    problems: tuple[Problem, ...]
+    cache: CacheBackend = field(default_factory=CacheBackend)
+
+
+def read_composition(path: str | Path, text: str | None = None) -> Draft:
+    """Read a composition file; YAML that cannot be parsed at all raises ConfigError."""
+    source = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}")) from exc
+    document, duplicates = load_located(text, source)
+    reporter = Reporter(source)
+    reporter.problems.extend(duplicates)
+    if not isinstance(document, LocatedMap):
+        raise ConfigError(
+            Problem(source, line_of(document, 1), "a composition must be a YAML mapping")
+        )
+    report = reporter.at(document)
+    for key in unknown_keys(document, TOP_KEYS):
+        report(key, f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
+    for key in ("composition", "input", "output", "stages", "flow"):
+        if key not in document:
+            reporter.add(document.line, f"missing required key '{key}'")
+    name = document.get("composition", "")
+    if not isinstance(name, str):
+        report("composition", "'composition' must be a name")
+        name = ""
+    _import_modules(document, reporter)
+    stages: dict[str, StageSpec] = {}
+    raw_stages = document.get("stages") or {}
+    if isinstance(raw_stages, LocatedMap):
+        for stage_name, data in raw_stages.items():
+            spec = parse_stage(stage_name, data, raw_stages.line_of(stage_name), reporter)
+            if spec is not None:
+                stages[stage_name] = spec
+    else:
+        report("stages", "'stages' must be a mapping of stage name to stage")
+    return Draft(
+        name=name,
+        source=source,
+        input_type=str(document.get("input", "")),
+        output_type=str(document.get("output", "")),
+        budget=parse_budget(document.get("budget"), document.line_of("budget"), reporter),
+        stages=stages,
+        document=document,
+        cache=parse_cache_backend(document.get("cache"), document.line_of("cache"), reporter),
+        problems=tuple(reporter.problems),
+    )
+
+
+def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
+    """Import the modules named in `imports`, so that their message types are known."""
+    modules = document.get("imports")
+    if modules is None:
+        return
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        # A bare string would otherwise be imported one character at a time.
+        reporter.add(
+            document.line_of("imports"),
+            "'imports' must be a list of module names such as [acme.v1.orders_pb2]",
+        )
+        return
+    for index, module in enumerate(modules):
+        line = (
+            modules.line_of(index)
+            if isinstance(modules, LocatedList)
+            else document.line_of("imports")
+        )
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - a module's own code may raise anything
+            reporter.add(
+                line,
+                f"cannot import '{module}' for its message types: {type(exc).__name__}: {exc}",
+            )
