@@ -185,7 +185,7 @@ class SpecialistConfig:
                     report(
                         f"price.{key}", "the inference protocol reports no tokens; price per call"
                     )
-        latency = read_number(data, "expected_latency_ms", report, minimum=0.0)
+        latency = read_number(data, "expected_latency_ms", problems.under(""), minimum=0.0)
 
         imports = import_message_modules(
             data.get("imports"),

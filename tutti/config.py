@@ -109,14 +109,18 @@ class Problems:
 
     def report(self, key: str, message: str, line: int | None = None) -> None:
         """`key: message` at `line`, else at the key's line (or the nearest parent's)."""
-        if line is None:
-            line = self._line(key)
-        text = f"{key}: {message}" if key else message
-        self.found.append(Problem(self.source, line, text, self.stage))
+        self.add(key, f"{key}: {message}" if key else message, line)
+
+    def add(self, key: str, message: str, line: int | None = None) -> None:
+        """`message` as it is (it names its key itself) at `key`'s line, or at `line`."""
+        self.found.append(
+            Problem(self.source, self._line(key) if line is None else line, message, self.stage)
+        )
 
     def under(self, prefix: str) -> Callable[[str, str], None]:
-        """A `report(key, message)` for the keys of the mapping at `prefix`."""
-        return lambda key, message: self.report(f"{prefix}.{key}", message)
+        """A `report(key, message)` for the readers above (read_number, Price.from_mapping),
+        whose messages name their key: each lands on the line of `prefix.key`."""
+        return lambda key, message: self.add(f"{prefix}.{key}" if prefix else key, message)
 
     def _line(self, key: str) -> int:
         while key:

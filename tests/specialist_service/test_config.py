@@ -49,21 +49,21 @@ def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
 
 def test_unknown_price_key_names_it(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "price:\n  per_call: 0.1\n")
-    with pytest.raises(ConfigError, match=r"specialist\.yaml:5: .*price\.per_call: unknown key"):
+    with pytest.raises(ConfigError, match=r"specialist\.yaml:5: .*unknown price key 'per_call'"):
         load_specialist_config(path)
 
 
 def test_negative_price_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "price: {per_call_usd: -1}\n")
-    with pytest.raises(ConfigError, match=r"price\.per_call_usd: must be a number >= 0"):
+    with pytest.raises(ConfigError, match=r"'per_call_usd' must be at least 0, not -1"):
         load_specialist_config(path)
 
 
 @pytest.mark.parametrize(
     ("yaml", "key", "line"),
     [
-        ("price: {per_call_usd: .nan}\n", "price.per_call_usd", 4),
-        ("price:\n  per_1k_input_tokens_usd: .inf\n", "price.per_1k_input_tokens_usd", 5),
+        ("price: {per_call_usd: .nan}\n", "per_call_usd", 4),
+        ("price:\n  per_1k_input_tokens_usd: .inf\n", "per_1k_input_tokens_usd", 5),
         ("expected_latency_ms: .inf\n", "expected_latency_ms", 4),
     ],
 )
@@ -72,7 +72,7 @@ def test_a_price_or_latency_that_is_not_finite_is_rejected(
 ) -> None:
     path = write(tmp_path, ECHO + yaml)
     with pytest.raises(
-        ConfigError, match=rf"specialist\.yaml:{line}: .*{key}: must be a finite number"
+        ConfigError, match=rf"specialist\.yaml:{line}: .*'{key}' must be a finite number"
     ):
         load_specialist_config(path)
 
