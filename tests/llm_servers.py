@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from specialist_service._gguf import packaged_gguf
+from specialist_service import packaged_gguf
 
 MODEL_ALIAS = "smollm2"
 
