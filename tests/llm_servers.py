@@ -149,7 +149,10 @@ class Proxy:
             except TimeoutError:
                 pass
         if fault.status:
-            payload = fault.body or json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
+            payload = (
+                fault.body
+                or json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
+            )
             await _respond(writer, fault.status, payload, fault.headers)
             return
         if body.get("stream"):
