@@ -6,8 +6,11 @@ composition can call; `service()` wraps it for `tutti.server.Server`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from merger_service._servicer import MergerServicer
 from merger_service._strategies import CLASSIFICATION, Merged, Strategy, merge
+from tutti.config import Problems, import_message_modules
 from tutti.messages import MessageTypes
 from tutti.server import Service
 from tutti.v1 import merger_pb2_grpc
@@ -25,8 +28,19 @@ __all__ = [
 SERVICE_NAME = "tutti.v1.MergerService"
 
 
-def service(types: MessageTypes | None = None) -> Service:
-    """The merger as a Service for `tutti.server.Server`."""
+def service(
+    types: MessageTypes | None = None, imports: Sequence[str] = (), source: str = "<merger>"
+) -> Service:
+    """The merger as a Service for `tutti.server.Server`.
+
+    Candidates are decoded by their type's name, so the module defining it
+    must be imported: `imports` names such modules, as a composition's
+    `imports:` does, and a failure is a ConfigError in the same words
+    (`source` says where the list came from, e.g. the composition file).
+    """
+    problems = Problems(source)
+    import_message_modules(list(imports), lambda _, message: problems.add("", message))
+    problems.raise_if_any()
     return Service(
         name=SERVICE_NAME,
         servicer=MergerServicer(types),

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from specialist_service._backends import (
-    Backend,
-    Prediction,
-    PythonBackend,
-    SklearnBackend,
-    build_backend,
-)
-from specialist_service._config import Price, SpecialistConfig, key_lines, load_specialist_config
+from specialist_service._backend import Backend, Prediction
+from specialist_service._config import SpecialistConfig, key_lines, load_specialist_config
+from specialist_service._factory import build_backend
+from specialist_service._gguf import packaged_gguf
+from specialist_service._python import PythonBackend
 from specialist_service._servicer import StageServicer, service
+from specialist_service._sklearn import SklearnBackend
+from tutti.config import Price
 
 __all__ = [
     "Backend",
@@ -23,5 +22,6 @@ __all__ = [
     "build_backend",
     "key_lines",
     "load_specialist_config",
+    "packaged_gguf",
     "service",
 ]

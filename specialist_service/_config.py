@@ -1,22 +1,33 @@
-"""A specialist's configuration: which model it hosts, its types and its model card."""
+"""A specialist's configuration: which model it hosts, its types and its model card.
+
+Loading reads the whole file in one pass (top-level keys, `imports`, `price`
+and the backend's own section) and raises one ConfigError listing every
+problem found, each with its line and key.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from tutti.config import Price
+from specialist_service._sections import (
+    SECTION_BACKENDS,
+    SectionPlan,
+    read_section,
+    section_backend,
+)
+from tutti.config import Price, Problems, config_error, import_message_modules, read_number
 from tutti.errors import ConfigError, Problem
-from tutti.located_yaml import LocatedMap, load_located
-from tutti.messages import CLASSIFICATION, COMPLETION
+from tutti.located_yaml import LocatedList, LocatedMap, load_located
+from tutti.messages import CLASSIFICATION, COMPLETION, MessageTypes
 
 __all__ = [
     "BACKENDS",
     "CLASSIFICATION",
+    "BackendName",
     "Price",
     "SpecialistConfig",
     "key_lines",
@@ -25,21 +36,18 @@ __all__ = [
 
 BackendName = Literal["python", "sklearn", "openai", "oip", "gguf"]
 BACKENDS: tuple[BackendName, ...] = get_args(BackendName)
-# Backends configured by a section of their own, named after them (`openai: {...}`).
-SECTION_BACKENDS = ("openai", "oip", "gguf")
 
 _TEXT = "tutti.v1.Text"
 
 _KEYS = frozenset(
     {
         "stage", "backend", "factory", "options", "model", "input", "output", "text_field",
-        "name", "version", "price", "expected_latency_ms", "description",
+        "name", "version", "price", "expected_latency_ms", "description", "imports",
         *SECTION_BACKENDS,
     }
 )  # fmt: skip
-_PRICE_KEYS = ("per_call_usd", "per_1k_input_tokens_usd", "per_1k_output_tokens_usd")
 # Keys that only make sense for one backend; naming them for the other is a mistake.
-_BACKEND_KEYS = {
+_BACKEND_KEYS: dict[str, frozenset[str]] = {
     "python": frozenset({"factory", "options"}),
     "sklearn": frozenset({"model", "text_field"}),
     **{name: frozenset({name}) for name in SECTION_BACKENDS},
@@ -73,8 +81,11 @@ class SpecialistConfig:
     price: Price = field(default_factory=Price)
     expected_latency_ms: float = 0.0
     description: str = ""
-    # The backend's own section (`openai:`, `oip:`, `gguf:`), checked by that backend.
+    # Modules imported for their message types before any type is resolved.
+    imports: tuple[str, ...] = ()
+    # The backend's own section (`openai:`, `oip:`, `gguf:`), and what reading it found.
     section: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    plan: SectionPlan | None = field(default=None, compare=False)
     # Relative paths in the section resolve against this folder.
     base_dir: Path = field(default_factory=Path.cwd)
     # Where the configuration came from, so later errors can point at it.
@@ -86,6 +97,10 @@ class SpecialistConfig:
         return ConfigError(
             Problem(self.source, self.lines.get(key, 0), f"{key}: {message}", self.stage)
         )
+
+    def problems(self) -> Problems:
+        """An empty list of problems located in this configuration's file."""
+        return Problems(self.source, self.stage, self.lines)
 
     @classmethod
     def from_mapping(
@@ -103,58 +118,48 @@ class SpecialistConfig:
         directory), or the working directory when it is None.
         """
         at = dict(lines or {})
-
-        def fail(key: str, message: str) -> ConfigError:
-            return ConfigError(Problem(source, at.get(key, 0), f"{key}: {message}", stage))
-
         if not isinstance(data, Mapping):
             raise ConfigError(Problem(source, 0, "a specialist config must be a mapping", stage))
+        named = data.get("stage")
+        problems = Problems(source, named if isinstance(named, str) and named else stage, at)
+        report = problems.report
         for key in data:
             if key not in _KEYS:
-                raise fail(str(key), f"unknown key; known keys are {', '.join(sorted(_KEYS))}")
+                report(str(key), f"unknown key; known keys are {', '.join(sorted(_KEYS))}")
 
         def text(key: str, default: str = "", required: bool = False) -> str:
             value = data.get(key)
             if value is None:
                 if required:
-                    raise fail(key, "missing required key")
+                    report(key, "missing required key")
                 return default
             if not isinstance(value, str) or not value:
                 # YAML reads `version: 1.10` as the float 1.1; quoting keeps what was meant.
-                raise fail(key, f"must be a non-empty string (quote numbers), not {value!r}")
+                report(key, f"must be a non-empty string (quote numbers), not {value!r}")
+                return default
             return value
 
-        def number(mapping: Mapping[str, object], key: str, path: str) -> float:
-            value = mapping.get(key, 0.0)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise fail(path, f"must be a number >= 0, not {value!r}")
-            # `.nan < 0` is False, so a NaN or infinite price would otherwise pass.
-            if not math.isfinite(value):
-                raise fail(path, f"must be a finite number, not {value!r}")
-            if value < 0:
-                raise fail(path, f"must be a number >= 0, not {value!r}")
-            return float(value)
-
         stage = text("stage", stage, required=not stage)
-        backend = text("backend", required=True)
-        if backend not in BACKENDS:
-            raise fail(
-                "backend", f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}"
+        backend_text = text("backend", required=True)
+        backend = next((name for name in BACKENDS if name == backend_text), None)
+        if backend_text and backend is None:
+            report(
+                "backend",
+                f"unknown backend {backend_text!r}; expected one of {', '.join(BACKENDS)}",
             )
         for key in data:
             for other, keys in _BACKEND_KEYS.items():
-                if other != backend and key in keys:
-                    raise fail(key, f"only applies to the {other} backend, not {backend}")
+                if backend is not None and other != backend and key in keys:
+                    report(str(key), f"only applies to the {other} backend, not {backend}")
 
         factory = text("factory", required=backend == "python")
         module, _, attribute = factory.partition(":")
-        if factory and (
-            not module or not attribute or not _dotted(module) or not _dotted(attribute)
-        ):
-            raise fail("factory", f"{factory!r} is not of the form 'package.module:callable'")
+        if factory and not (module and attribute and _dotted(module) and _dotted(attribute)):
+            report("factory", f"{factory!r} is not of the form 'package.module:callable'")
         options = data.get("options", {})
         if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
-            raise fail("options", "must be a mapping of keyword arguments for the factory")
+            report("options", "must be a mapping of keyword arguments for the factory")
+            options = {}
 
         model_text = text("model", required=backend == "sklearn")
         model: Path | None = None
@@ -163,27 +168,50 @@ class SpecialistConfig:
             if not model.is_absolute():
                 model = (base_dir or Path.cwd()) / model
 
-        default_input, default_output = _DEFAULT_TYPES.get(backend, ("", ""))
+        default_input, default_output = _DEFAULT_TYPES.get(backend or "", ("", ""))
         input_type = text("input", default_input, required=backend == "oip")
         output_type = text("output", default_output, required=backend == "oip")
         if backend == "sklearn" and output_type != CLASSIFICATION:
-            raise fail("output", f"the sklearn backend answers {CLASSIFICATION}, not {output_type}")
+            report("output", f"the sklearn backend answers {CLASSIFICATION}, not {output_type}")
 
-        price_data = data.get("price", {})
-        if not isinstance(price_data, Mapping):
-            raise fail("price", "must be a mapping with " + ", ".join(_PRICE_KEYS))
-        for key in price_data:
-            if key not in _PRICE_KEYS:
-                raise fail(f"price.{key}", f"unknown key; known keys are {', '.join(_PRICE_KEYS)}")
-        price = Price(*(number(price_data, key, f"price.{key}") for key in _PRICE_KEYS))
+        price = Price()
+        if isinstance(data.get("price", {}), Mapping):
+            price = Price.from_mapping(data.get("price", {}), problems.under("price"))  # type: ignore[arg-type]
+        else:
+            report("price", "must be a mapping such as {per_call_usd: 0.002}")
+        if backend == "oip":
+            for key in ("per_1k_input_tokens_usd", "per_1k_output_tokens_usd"):
+                if getattr(price, key):
+                    report(
+                        f"price.{key}", "the inference protocol reports no tokens; price per call"
+                    )
+        latency = read_number(data, "expected_latency_ms", problems.under(""), minimum=0.0)
 
-        section = data.get(backend, {}) if backend in SECTION_BACKENDS else {}
-        if not isinstance(section, Mapping) or not all(isinstance(k, str) for k in section):
-            raise fail(backend, f"must be a mapping of the {backend} backend's settings")
+        imports = import_message_modules(
+            data.get("imports"),
+            lambda index, message: report(
+                "imports", message, None if index is None else _item_line(data, index, at)
+            ),
+        )
 
+        section: Mapping[str, object] = {}
+        plan: SectionPlan | None = None
+        sectioned = section_backend(backend or "")
+        if sectioned is not None:
+            raw = data.get(sectioned, {})
+            if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
+                report(sectioned, f"must be a mapping of the {sectioned} backend's settings")
+            else:
+                section = raw
+                plan = read_section(
+                    sectioned, section, problems, input_type, output_type, MessageTypes(),
+                    base_dir=base_dir or Path.cwd(),
+                )  # fmt: skip
+        problems.raise_if_any()
+        assert backend is not None  # a missing or unknown backend was reported above
         return cls(
             stage=stage,
-            backend=BACKENDS[BACKENDS.index(backend)],  # the same string, typed as a name
+            backend=backend,
             factory=factory,
             options=MappingProxyType(dict(options)),
             model=model,
@@ -193,9 +221,11 @@ class SpecialistConfig:
             name=text("name"),
             version=text("version"),
             price=price,
-            expected_latency_ms=number(data, "expected_latency_ms", "expected_latency_ms"),
+            expected_latency_ms=latency or 0.0,
             description=text("description"),
+            imports=imports,
             section=MappingProxyType(dict(section)),
+            plan=plan,
             base_dir=base_dir or Path.cwd(),
             source=source,
             lines=MappingProxyType(at),
@@ -204,6 +234,13 @@ class SpecialistConfig:
 
 def _dotted(name: str) -> bool:
     return all(part.isidentifier() for part in name.split("."))
+
+
+def _item_line(data: Mapping[str, object], index: int, lines: Mapping[str, int]) -> int:
+    items = data.get("imports")
+    if isinstance(items, LocatedList):
+        return items.line_of(index)
+    return lines.get("imports", 0)
 
 
 def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfig:
@@ -216,8 +253,7 @@ def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfi
         raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
     data, repeated = load_located(content, source)
     if repeated:
-        first = repeated[0]
-        raise ConfigError(Problem(source, first.line, first.message, stage))
+        raise config_error([Problem(source, p.line, p.message, stage) for p in repeated])
     if not isinstance(data, LocatedMap):
         raise ConfigError(Problem(source, 1, "a specialist config must be a mapping", stage))
     return SpecialistConfig.from_mapping(

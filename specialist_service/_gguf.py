@@ -23,27 +23,28 @@ import hashlib
 import importlib.util
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import message
 
-from specialist_service._backends import Prediction
-from specialist_service._config import SpecialistConfig
+from specialist_service._backend import Backend, Prediction
 from specialist_service._llm import Completion, LlmContract, chat_keys, json_schema, load_contract
 from specialist_service._section import Section
+from tutti.config import Problems
 from tutti.errors import StageCallError, StageDeadlineError
 from tutti.messages import MessageTypes
 
-__all__ = ["GgufBackend", "build", "packaged_gguf"]
+__all__ = ["GgufBackend", "GgufPlan", "build", "packaged_gguf", "read"]
 
 _KEYS = chat_keys() | {"model", "model_package", "n_ctx", "threads", "timeout_s"}
 _DONE = object()
 
 
-class GgufBackend:
+class GgufBackend(Backend):
     """A llama.cpp model loaded once; answers one request at a time."""
 
     def __init__(
@@ -220,44 +221,75 @@ def packaged_gguf(package: str) -> Path | None:
     return None
 
 
-def build(config: SpecialistConfig, types: MessageTypes) -> GgufBackend:
-    section = Section(config, frozenset(_KEYS))
-    contract = load_contract(section, types)
+@dataclass(frozen=True)
+class GgufPlan:
+    """The `gguf:` section, read and checked; the file is found and loaded at build."""
+
+    contract: LlmContract
+    path: Path | None
+    package: str
+    n_ctx: int
+    threads: int
+    timeout_s: float
+
+
+def read(
+    data: Mapping[str, object],
+    problems: Problems,
+    input_type: str,
+    output_type: str,
+    types: MessageTypes,
+    base_dir: Path,
+) -> GgufPlan | None:
+    """Read the `gguf:` section; None when a problem was reported."""
+    before = len(problems.found)
+    section = Section("gguf", data, problems, _KEYS, base_dir=base_dir)
+    contract = load_contract(section, input_type, output_type, types)
     path = section.path("model")
     package = section.text("model_package")
     if (path is None) == (not package):
-        raise section.error("model", "give the .gguf file as model, or model_package (not both)")
+        section.report("model", "give the .gguf file as model, or model_package (not both)")
+    n_ctx = section.integer("n_ctx", 2048, minimum=16)
+    threads = section.integer("threads", 0)
+    timeout_s = section.number("timeout_s", 120.0, above=True)
+    if contract is None or len(problems.found) > before:
+        return None
+    return GgufPlan(contract, path, package, n_ctx, threads, timeout_s)
+
+
+def build(plan: GgufPlan, problems: Problems, *, name: str, version: str) -> GgufBackend:
+    """Find the .gguf file, hash it for the version, and load it into llama.cpp."""
+    path = plan.path or packaged_gguf(plan.package)
     if path is None:
-        path = packaged_gguf(package)
-        if path is None:
-            raise section.error(
-                "model_package", f"no installed package {package!r} with a .gguf file in it"
-            )
+        raise problems.fail(
+            "gguf.model_package", f"no installed package {plan.package!r} with a .gguf file in it"
+        )
     try:
         with path.open("rb") as file:
-            version = hashlib.file_digest(file, "sha256").hexdigest()[:12]
+            digest = hashlib.file_digest(file, "sha256").hexdigest()[:12]
     except OSError as exc:
-        raise section.error("model", f"cannot read {path}: {exc.strerror}") from exc
+        raise problems.fail("gguf.model", f"cannot read {path}: {exc.strerror}") from exc
     try:
         from llama_cpp import Llama
     except ImportError as exc:
-        raise section.error(
-            "model", "the gguf backend needs llama-cpp-python (pip install 'tutti[llm]')"
+        raise problems.fail(
+            "gguf.model", "the gguf backend needs llama-cpp-python (pip install 'tutti[llm]')"
         ) from exc
-    options: dict[str, Any] = {"n_ctx": section.integer("n_ctx", 2048, minimum=16)}
-    threads = section.integer("threads", 0)
-    if threads:
-        options["n_threads"] = threads
+    options: dict[str, Any] = {"n_ctx": plan.n_ctx}
+    if plan.threads:
+        options["n_threads"] = plan.threads
     try:
         llama = Llama(model_path=str(path), verbose=False, **options)
     except Exception as exc:  # llama.cpp's own loader; any failure is the file's
-        raise section.error("model", f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
+        raise problems.fail(
+            "gguf.model", f"cannot load {path}: {type(exc).__name__}: {exc}"
+        ) from exc
     return GgufBackend(
-        contract,
+        plan.contract,
         llama,
-        name=config.name or path.stem,
+        name=name or path.stem,
         # The file and everything that shapes an answer, so that a cached answer is this one's.
-        version=config.version
-        or hashlib.sha256((version + contract.fingerprint()).encode()).hexdigest()[:12],
-        timeout_s=section.number("timeout_s", 120.0, above=True),
+        version=version
+        or hashlib.sha256((digest + plan.contract.fingerprint()).encode()).hexdigest()[:12],
+        timeout_s=plan.timeout_s,
     )

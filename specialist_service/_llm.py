@@ -144,59 +144,73 @@ def first_json_object(text: str) -> dict[str, object] | None:
     return None
 
 
-def load_contract(section: Section, types: MessageTypes) -> LlmContract:
-    """Read and check the chat keys of an LLM backend's section against the stage's types."""
-    config = section.config
-    for key in ("input", "output"):
-        if not types.knows(getattr(config, key)):
-            raise config.error(key, f"unknown message type {getattr(config, key)}")
-    input_descriptor = types.message_class(config.input).DESCRIPTOR
-    output_class = types.message_class(config.output)
+def load_contract(
+    section: Section, input_type: str, output_type: str, types: MessageTypes
+) -> LlmContract | None:
+    """Read and check the chat keys of an LLM backend's section against the stage's types.
+
+    Every problem is reported to the section; None when any was found.
+    """
+    before = len(section.problems.found)
+    classes = []
+    for key, name in (("input", input_type), ("output", output_type)):
+        if not types.knows(name):
+            section.problems.report(key, f"unknown message type {name}")
+        else:
+            classes.append(types.message_class(name))
+    system = section.text("system")
+    text_field = section.text("text_field", "text")
+    extend_input = section.flag("extend_input", False)
+    max_tokens = section.integer("max_tokens", 256, minimum=1)
+    temperature = section.number("temperature", 0.0)
+    raw_response = section.text("response")
+    if raw_response and raw_response not in ("text", "json"):
+        section.report("response", f"must be text or json, not {raw_response!r}")
+    if extend_input and input_type != output_type:
+        section.report(
+            "extend_input", f"needs the same input and output type, not {input_type} -> "
+            f"{output_type}"
+        )  # fmt: skip
+    if len(classes) < 2:
+        section.text("prompt")
+        return None
+    input_class, output_class = classes
+    input_descriptor = input_class.DESCRIPTOR
     prompt = section.text("prompt", "{text}" if "text" in input_descriptor.fields_by_name else "")
     if not prompt:
-        raise section.error("prompt", f"missing; {config.input} has no `text` field to default to")
-    input_class = types.message_class(config.input)
+        section.report("prompt", f"missing; {input_type} has no `text` field to default to")
     _check_template(section, "prompt", prompt, input_descriptor, input_class)
-    system = section.text("system")
     _check_template(section, "system", system, input_descriptor, input_class)
-    text_field = section.text("text_field", "text")
     # Text when a field is named for it, or when the output has a `text` field; else JSON.
     named = section.data.get("text_field") is not None
     has_text = "text" in output_class.DESCRIPTOR.fields_by_name
-    default_response = "text" if named or has_text else "json"
-    response = section.text("response", default_response)
-    if response not in ("text", "json"):
-        raise section.error("response", f"must be text or json, not {response!r}")
+    response = raw_response or ("text" if named or has_text else "json")
     if response == "text":
         field = output_class.DESCRIPTOR.fields_by_name.get(text_field)
         finish = output_class.DESCRIPTOR.fields_by_name.get("finish_reason")
         if finish is not None and (finish.type != _FD.TYPE_STRING or finish.is_repeated):
-            raise section.error(
-                "response", f"{config.output}.finish_reason must be a string for the model's"
+            section.report(
+                "response", f"{output_type}.finish_reason must be a string for the model's"
             )
         if field is None or field.type != _FD.TYPE_STRING or field.is_repeated:
-            raise section.error(
+            section.report(
                 "text_field",
-                f"{config.output} has no string field {text_field!r} for the completion's text"
+                f"{output_type} has no string field {text_field!r} for the completion's text"
                 " (or set response: json)",
             )
-    extend_input = section.flag("extend_input", False)
-    if extend_input and config.input != config.output:
-        raise section.error(
-            "extend_input", f"needs the same input and output type, not {config.input} -> "
-            f"{config.output}"
-        )  # fmt: skip
+    if len(section.problems.found) > before:
+        return None
     return LlmContract(
-        stage=config.stage,
-        input_type=config.input,
-        output_type=config.output,
+        stage=section.stage,
+        input_type=input_type,
+        output_type=output_type,
         system=system,
         prompt=prompt,
         response="text" if response == "text" else "json",
         text_field=text_field,
         extend_input=extend_input,
-        max_tokens=section.integer("max_tokens", 256, minimum=1),
-        temperature=section.number("temperature", 0.0),
+        max_tokens=max_tokens,
+        temperature=temperature,
         output_class=output_class,
     )
 
@@ -213,18 +227,18 @@ def _check_template(
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise section.error(
-            key, f"is not a valid template: {exc} (write {{{{ for a brace)"
-        ) from exc
+        section.report(key, f"is not a valid template: {exc} (write {{{{ for a brace)")
+        return
     for _, path, _, _ in parts:
         if path is not None and path != _WHOLE_INPUT:
             problem = _path_problem(msg, path)
             if problem:
-                raise section.error(key, f"{{{path}}}: {problem} (write {{{{ for a brace)")
+                section.report(key, f"{{{path}}}: {problem} (write {{{{ for a brace)")
+                return
     try:
         render(template, cls())
     except (ValueError, TypeError, AttributeError) as exc:
-        raise section.error(key, f"does not render for a {msg.full_name}: {exc}") from exc
+        section.report(key, f"does not render for a {msg.full_name}: {exc}")
 
 
 def _path_problem(msg: _Descriptor, path: str) -> str:

@@ -27,37 +27,42 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx
 from google.protobuf import message
 
-from specialist_service._backends import Prediction
-from specialist_service._config import SpecialistConfig
-from specialist_service._llm import Completion, LlmContract, chat_keys, json_schema, load_contract
-from specialist_service._retry import Retryable, RetryPolicy, attempts, retry_after
+from specialist_service._backend import Backend, Prediction
+from specialist_service._llm import Completion, LlmContract, chat_keys, load_contract
+from specialist_service._openai_wire import (
+    ChatEndpoint,
+    broke_off,
+    completion,
+    events,
+    json_object,
+    response_format_of,
+)
+from specialist_service._retry import RetryPolicy, attempts
 from specialist_service._section import Section
-from tutti.errors import StageCallError, StageDeadlineError
+from tutti.config import Problems
+from tutti.errors import StageDeadlineError
 from tutti.messages import MessageTypes
 
-__all__ = ["OpenAIBackend", "build"]
-
-log = logging.getLogger(__name__)
+__all__ = ["OpenAIBackend", "OpenAIPlan", "build", "read"]
 
 _KEYS = chat_keys() | {
     "base_url", "model", "api_key_env", "api_key_file", "timeout_s", "retry", "response_format",
 }  # fmt: skip
 _RESPONSE_FORMATS = ("json_schema", "json_object", "none")
-_RETRIED = frozenset({429, 500, 502, 503, 504})
 _DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """One stage's model behind an OpenAI-compatible `/chat/completions`."""
 
     def __init__(
@@ -79,15 +84,10 @@ class OpenAIBackend:
         self.name = name or model
         self.version = version
         self._model = model
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        # For messages: no userinfo or query, where a careless URL might carry a key.
-        self._where = str(httpx.URL(self._url).copy_with(userinfo=b"", query=None))
+        self._endpoint = ChatEndpoint(base_url, api_key)
         self._timeout_s = timeout_s
         self._retry = retry
-        self._response_format = _response_format(contract, response_format)
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        # Created here, used inside the server's loop; httpx binds to a loop only on first use.
-        self._client = httpx.AsyncClient(headers=headers)
+        self._response_format = response_format_of(contract, response_format)
 
     def body(self, msg: message.Message, *, stream: bool = False) -> dict[str, Any]:
         """The JSON request for one input."""
@@ -108,11 +108,11 @@ class OpenAIBackend:
         deadline = time.monotonic() + (self._timeout_s if timeout is None else timeout)
         async with self._bounded(deadline):
             answer = await self._with_retries(self.body(msg), deadline)
-        completion = _completion(answer, self.contract.stage)
+        answered = completion(answer, self.contract.stage)
         return Prediction(
-            self.contract.parse(completion, msg),
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
+            self.contract.parse(answered, msg),
+            input_tokens=answered.input_tokens,
+            output_tokens=answered.output_tokens,
             # The model runs elsewhere; no CPU of ours is worth reporting as its compute.
             compute_ms=0.0,
         )
@@ -137,22 +137,10 @@ class OpenAIBackend:
         # The deadline bounds each wait for the server (not the whole generator: a timeout
         # spanning a `yield` would fire in whoever is consuming, as a bare cancellation).
         async with (
-            attempts(lambda: self._send(body, deadline), self._retry, deadline, stage) as response,
-            contextlib.aclosing(_lines(response, stage, deadline)) as lines,
+            attempts(self._send(body, deadline), self._retry, deadline, stage) as response,
+            contextlib.aclosing(events(response, stage, deadline)) as received,
         ):
-            async for line in lines:
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                event = _json_object(data, stage)
-                if "error" in event:  # a server that fails mid-stream says so in an event
-                    raise StageCallError(
-                        stage,
-                        grpc.StatusCode.UNAVAILABLE,
-                        f"the model server failed mid-answer: {str(event['error'])[:200]}",
-                    )
+            async for event in received:
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or ():
                     delta = (choice.get("delta") or {}).get("content") or ""
@@ -161,29 +149,30 @@ class OpenAIBackend:
                         chunks += 1
                         parts.append(delta)
                         yield delta
-        completion = Completion(
+        answered = Completion(
             "".join(parts),
             finish,
             int(usage.get("prompt_tokens") or 0),
             int(usage.get("completion_tokens") or chunks),
         )
         yield Prediction(
-            self.contract.parse(completion, msg),
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
+            self.contract.parse(answered, msg),
+            input_tokens=answered.input_tokens,
+            output_tokens=answered.output_tokens,
             compute_ms=0.0,
         )
 
+    def _send(self, body: dict[str, Any], deadline: float) -> Any:
+        return lambda: self._endpoint.send(body, deadline, self.contract.stage)
+
     async def _with_retries(self, body: dict[str, Any], deadline: float) -> dict[str, Any]:
         stage = self.contract.stage
-        async with attempts(
-            lambda: self._send(body, deadline), self._retry, deadline, stage
-        ) as response:
+        async with attempts(self._send(body, deadline), self._retry, deadline, stage) as response:
             try:
                 await response.aread()
             except httpx.TransportError as exc:
-                raise _broke_off(self.contract.stage, exc) from exc
-            return _json_object(response.text, self.contract.stage)
+                raise broke_off(stage, exc) from exc
+            return json_object(response.text, stage)
 
     @contextlib.asynccontextmanager
     async def _bounded(self, deadline: float) -> AsyncIterator[None]:
@@ -200,129 +189,47 @@ class OpenAIBackend:
                 self.contract.stage, "the model server did not finish within the deadline"
             ) from None
 
-    async def _send(self, body: dict[str, Any], deadline: float) -> httpx.Response:
-        """One attempt; the response is open (streamed) and OK, or _Retryable/StageCallError."""
-        left = deadline - time.monotonic()
-        stage = self.contract.stage
-        if left <= 0:
-            raise StageDeadlineError(stage, "no time left for the model server")
-        request = self._client.build_request(
-            "POST", self._url, json=body, timeout=httpx.Timeout(left)
-        )
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise StageDeadlineError(
-                stage, f"the model server did not answer in {left:.1f}s"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise Retryable(
-                grpc.StatusCode.UNAVAILABLE, f"cannot reach {self._where}: {exc}", None
-            ) from exc
-        if response.status_code == 200:
-            return response
-        await response.aread()
-        await response.aclose()
-        detail = f"the model server answered {response.status_code}: {_error_text(response)}"
-        if response.status_code in _RETRIED:
-            code = (
-                grpc.StatusCode.RESOURCE_EXHAUSTED
-                if response.status_code == 429
-                else grpc.StatusCode.UNAVAILABLE
-            )
-            raise Retryable(code, detail, retry_after(response.headers.get("retry-after")))
-        # The request itself was refused (a bad key, an unknown model): retrying cannot help.
-        raise StageCallError(stage, grpc.StatusCode.FAILED_PRECONDITION, detail)
-
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._endpoint.aclose()
 
 
-async def _lines(response: httpx.Response, stage: str, deadline: float) -> AsyncGenerator[str]:
-    """The response's lines, each waited for no later than `deadline`."""
-    lines = response.aiter_lines()
-    while True:
-        try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                line = await anext(lines)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise StageDeadlineError(
-                stage, "the model server was still answering at the deadline"
-            ) from None
-        except httpx.TransportError as exc:
-            raise _broke_off(stage, exc) from exc
-        yield line
+@dataclass(frozen=True)
+class OpenAIPlan:
+    """The `openai:` section, read and checked; the key itself is read only at build."""
+
+    contract: LlmContract
+    base_url: str
+    model: str
+    timeout_s: float
+    retry: RetryPolicy
+    response_format: str
+    api_key_file: Path | None
+    api_key_env: str
+    api_key_env_given: bool
 
 
-def _broke_off(stage: str, exc: httpx.TransportError) -> StageCallError:
-    return StageCallError(
-        stage, grpc.StatusCode.UNAVAILABLE, f"the model server broke off its answer: {exc!r}"
-    )
-
-
-def _response_format(contract: LlmContract, name: str) -> dict[str, Any] | None:
-    """What asks the server for JSON: OpenAI's json_schema, or json_object with the schema
-    as llama.cpp's server and vLLM take it; nothing for plain text."""
-    if contract.response != "json" or name == "none":
-        return None
-    schema = json_schema(contract.output_class.DESCRIPTOR)
-    if name == "json_object":
-        return {"type": "json_object", "schema": schema}
-    return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
-
-
-def _completion(answer: Mapping[str, Any], stage: str) -> Completion:
-    choices = answer.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise StageCallError(stage, grpc.StatusCode.UNAVAILABLE, "the model server sent no choices")
-    choice = choices[0]
-    content = (choice.get("message") or {}).get("content")
-    usage = answer.get("usage") or {}
-    return Completion(
-        content if isinstance(content, str) else "",
-        str(choice.get("finish_reason") or ""),
-        int(usage.get("prompt_tokens") or 0),
-        int(usage.get("completion_tokens") or 0),
-    )
-
-
-def _json_object(text: str, stage: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        raise StageCallError(
-            stage,
-            grpc.StatusCode.UNAVAILABLE,
-            f"the model server sent no JSON object: {text[:80]!r}",
-        )
-    return value
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):  # not JSON, or not UTF-8 (a proxy's error page)
-        error = None
-    text = error.get("message") if isinstance(error, dict) else response.text
-    return str(text or response.reason_phrase).strip()[:200]
-
-
-def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
-    if "api_key" in config.section:
-        raise config.error(
+def read(
+    data: Mapping[str, object],
+    problems: Problems,
+    input_type: str,
+    output_type: str,
+    types: MessageTypes,
+    base_dir: Path,
+) -> OpenAIPlan | None:
+    """Read the `openai:` section; None when a problem was reported."""
+    before = len(problems.found)
+    if "api_key" in data:
+        problems.report(
             "openai.api_key",
             "a key does not belong in a config file; name its environment variable"
             " (api_key_env) or its file (api_key_file)",
         )
-    section = Section(config, frozenset(_KEYS))
-    contract = load_contract(section, types)
+    own = {key: value for key, value in data.items() if key != "api_key"}
+    section = Section("openai", own, problems, _KEYS, base_dir=base_dir)
+    contract = load_contract(section, input_type, output_type, types)
     base_url = section.text("base_url", required=True)
-    if not base_url.startswith(("http://", "https://")):
-        raise section.error("base_url", f"must start with http:// or https://, not {base_url!r}")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        section.report("base_url", f"must start with http:// or https://, not {base_url!r}")
     model = section.text("model", required=True)
     response_format = section.choice("response_format", _RESPONSE_FORMATS)
     retry_section = section.child("retry", frozenset({"attempts", "backoff_s", "max_backoff_s"}))
@@ -331,35 +238,56 @@ def build(config: SpecialistConfig, types: MessageTypes) -> OpenAIBackend:
         backoff_s=retry_section.number("backoff_s", 0.5),
         max_backoff_s=retry_section.number("max_backoff_s", 8.0),
     )
+    timeout_s = section.number("timeout_s", 60.0, above=True)
+    api_key_file = section.path("api_key_file")
+    env_given = section.data.get("api_key_env") is not None
+    if api_key_file is not None and env_given:
+        section.report("api_key_file", "give api_key_file or api_key_env, not both")
+    api_key_env = section.text("api_key_env", _DEFAULT_KEY_ENV)
+    if contract is None or len(problems.found) > before:
+        return None
+    return OpenAIPlan(
+        contract, base_url, model, timeout_s, policy, response_format,
+        api_key_file, api_key_env, env_given,
+    )  # fmt: skip
+
+
+def build(plan: OpenAIPlan, problems: Problems, *, name: str, version: str) -> OpenAIBackend:
+    """The backend for a read section; the API key is read here, from its file or variable."""
+    api_key = _api_key(plan, problems)
+    problems.raise_if_any()
     # The version keys the router's stage cache: the server, its model name and all that
     # shapes this stage's answers. A server that swaps the weights behind the same name
     # needs `version:` set.
-    identity = json.dumps([base_url, model, response_format, contract.fingerprint()])
+    identity = json.dumps(
+        [plan.base_url, plan.model, plan.response_format, plan.contract.fingerprint()]
+    )
     return OpenAIBackend(
-        contract,
-        base_url=base_url,
-        model=model,
-        api_key=_api_key(section),
-        timeout_s=section.number("timeout_s", 60.0, above=True),
-        retry=policy,
-        response_format=response_format,
-        name=config.name,
-        version=config.version or hashlib.sha256(identity.encode()).hexdigest()[:12],
+        plan.contract,
+        base_url=plan.base_url,
+        model=plan.model,
+        api_key=api_key,
+        timeout_s=plan.timeout_s,
+        retry=plan.retry,
+        response_format=plan.response_format,
+        name=name,
+        version=version or hashlib.sha256(identity.encode()).hexdigest()[:12],
     )
 
 
-def _api_key(section: Section) -> str:
+def _api_key(plan: OpenAIPlan, problems: Problems) -> str:
     """The key from a file or an environment variable; absent is fine for local servers."""
-    path = section.path("api_key_file")
-    if path is not None:
-        if section.data.get("api_key_env") is not None:
-            raise section.error("api_key_file", "give api_key_file or api_key_env, not both")
+    if plan.api_key_file is not None:
         try:
-            return path.read_text(encoding="utf-8").strip()
+            return plan.api_key_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise section.error("api_key_file", f"cannot read {path}: {exc.strerror}") from exc
-    name = section.text("api_key_env", _DEFAULT_KEY_ENV)
-    key = os.environ.get(name, "")
-    if not key and section.data.get("api_key_env") is not None:
-        raise section.error("api_key_env", f"the environment variable {name} is not set")
+            problems.report(
+                "openai.api_key_file", f"cannot read {plan.api_key_file}: {exc.strerror}"
+            )
+            return ""
+    key = os.environ.get(plan.api_key_env, "")
+    if not key and plan.api_key_env_given:
+        problems.report(
+            "openai.api_key_env", f"the environment variable {plan.api_key_env} is not set"
+        )
     return key

@@ -1,4 +1,9 @@
-"""Typed reads of a backend's own config section, with errors naming `<backend>.<key>` and line."""
+"""Typed reads of a backend's own config section; each problem is reported, never raised.
+
+A read that finds a mistake reports it (as `<backend>.<key>`, at the key's
+line) and returns the default, so one pass over a section names every
+mistake in it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from specialist_service._config import SpecialistConfig
-from tutti.errors import ConfigError
+from tutti.config import Problems
 
 __all__ = ["Section"]
 
@@ -19,27 +23,33 @@ class Section:
 
     def __init__(
         self,
-        config: SpecialistConfig,
+        name: str,
+        data: Mapping[str, object],
+        problems: Problems,
         known: frozenset[str],
         *,
-        name: str = "",
-        data: Mapping[str, object] | None = None,
+        base_dir: Path,
     ) -> None:
-        self.config = config
-        self.name = name or config.backend
-        self.data = config.section if data is None else data
+        self.name = name
+        self.data = data
+        self.problems = problems
+        self.base_dir = base_dir
         for key in self.data:
             if key not in known:
-                raise self.error(key, f"unknown key; known keys are {', '.join(sorted(known))}")
+                self.report(key, f"unknown key; known keys are {', '.join(sorted(known))}")
 
-    def error(self, key: str, message: str) -> ConfigError:
-        return self.config.error(f"{self.name}.{key}" if key else self.name, message)
+    @property
+    def stage(self) -> str:
+        return self.problems.stage
+
+    def report(self, key: str, message: str) -> None:
+        self.problems.report(f"{self.name}.{key}" if key else self.name, message)
 
     def _get(self, key: str, required: bool) -> object:
         value = self.data.get(key, _MISSING)
         if value is _MISSING or value is None:
             if required:
-                raise self.error(key, "missing required key")
+                self.report(key, "missing required key")
             return _MISSING
         return value
 
@@ -48,7 +58,8 @@ class Section:
         if value is _MISSING:
             return default
         if not isinstance(value, str) or not value:
-            raise self.error(key, f"must be a non-empty string (quote numbers), not {value!r}")
+            self.report(key, f"must be a non-empty string (quote numbers), not {value!r}")
+            return default
         return value
 
     def number(
@@ -58,10 +69,12 @@ class Section:
         if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"must be a number, not {value!r}")
+            self.report(key, f"must be a number, not {value!r}")
+            return default
         if not math.isfinite(value) or value < minimum or (above and value == minimum):
             bound = f"> {minimum:g}" if above else f">= {minimum:g}"
-            raise self.error(key, f"must be a finite number {bound}, not {value!r}")
+            self.report(key, f"must be a finite number {bound}, not {value!r}")
+            return default
         return float(value)
 
     def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
@@ -69,7 +82,8 @@ class Section:
         if value is _MISSING:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(key, f"must be a whole number >= {minimum}, not {value!r}")
+            self.report(key, f"must be a whole number >= {minimum}, not {value!r}")
+            return default
         return value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -77,14 +91,16 @@ class Section:
         if value is _MISSING:
             return default
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {value!r}")
+            self.report(key, f"must be true or false, not {value!r}")
+            return default
         return value
 
     def choice(self, key: str, options: tuple[str, ...]) -> str:
         """One of `options`; the first is the default."""
         value = self.text(key, options[0])
         if value not in options:
-            raise self.error(key, f"must be one of {', '.join(options)}, not {value!r}")
+            self.report(key, f"must be one of {', '.join(options)}, not {value!r}")
+            return options[0]
         return value
 
     def path(self, key: str, *, required: bool = False) -> Path | None:
@@ -93,24 +109,19 @@ class Section:
         if not value:
             return None
         path = Path(value).expanduser()
-        return path if path.is_absolute() else self.config.base_dir / path
+        return path if path.is_absolute() else self.base_dir / path
 
     def mapping(self, key: str) -> Mapping[str, object]:
         value = self._get(key, False)
         if value is _MISSING:
             return {}
         if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise self.error(key, f"must be a mapping, not {value!r}")
+            self.report(key, f"must be a mapping, not {value!r}")
+            return {}
         return value
 
     def child(self, key: str, known: frozenset[str]) -> Section:
         """The mapping at `key` (empty when absent) as a Section of its own: `openai.retry`."""
-        return Section(self.config, known, name=f"{self.name}.{key}", data=self.mapping(key))
-
-    def strings(self, key: str) -> list[str]:
-        value = self._get(key, False)
-        if value is _MISSING:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.error(key, "must be a list of non-empty strings")
-        return list(value)
+        return Section(
+            f"{self.name}.{key}", self.mapping(key), self.problems, known, base_dir=self.base_dir
+        )

@@ -9,8 +9,9 @@ from typing import Any
 from google.protobuf import message
 from grpc import aio
 
-from specialist_service._backends import Backend, Prediction, build_backend
+from specialist_service._backend import Backend, Prediction
 from specialist_service._config import SpecialistConfig
+from specialist_service._factory import build_backend
 from tutti.messages import MessageTypes, pack, validate_input
 from tutti.server import Service
 from tutti.v1 import stage_pb2, stage_pb2_grpc
@@ -53,16 +54,18 @@ class StageServicer(stage_pb2_grpc.StageServiceServicer):
         self, request: stage_pb2.InvokeStreamRequest, context: aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[stage_pb2.InvokeStreamResponse]:
         msg = self._input(request)
-        stream = getattr(self._backend, "stream", None)
-        if stream is None:
-            prediction = await self._backend.predict(msg, context.time_remaining())
-        else:
-            async with contextlib.aclosing(stream(msg, context.time_remaining())) as items:
-                async for item in items:
-                    if isinstance(item, Prediction):  # always last
-                        prediction = item
-                        break
-                    yield stage_pb2.InvokeStreamResponse(delta=item)
+        prediction: Prediction | None = None
+        stream = self._backend.stream(msg, context.time_remaining())
+        async with contextlib.aclosing(stream) as items:  # type: ignore[type-var]
+            async for item in items:
+                if isinstance(item, Prediction):  # always last
+                    prediction = item
+                    break
+                yield stage_pb2.InvokeStreamResponse(delta=item)
+        if prediction is None:
+            raise TypeError(
+                f"the {self._config.backend} backend's stream ended without a Prediction"
+            )
         yield stage_pb2.InvokeStreamResponse(response=self._response(prediction))
 
     def _input(
@@ -100,5 +103,5 @@ def service(
         servicer=StageServicer(config, backend, types),
         add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
         # Backends holding connections (openai, oip) close them when the server stops.
-        close=getattr(backend, "aclose", None),
+        close=backend.aclose,
     )

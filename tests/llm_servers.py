@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from specialist_service._gguf import packaged_gguf
+from specialist_service import packaged_gguf
 
 MODEL_ALIAS = "smollm2"
 
@@ -149,7 +149,10 @@ class Proxy:
             except TimeoutError:
                 pass
         if fault.status:
-            payload = fault.body or json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
+            payload = (
+                fault.body
+                or json.dumps({"error": {"message": f"injected {fault.status}"}}).encode()
+            )
             await _respond(writer, fault.status, payload, fault.headers)
             return
         if body.get("stream"):

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tutti.errors import ConfigError, Problem
 from tutti.v1 import stage_pb2
 
-__all__ = ["Price", "read_number", "unknown_keys"]
+__all__ = [
+    "Price",
+    "Problems",
+    "config_error",
+    "import_message_modules",
+    "read_number",
+    "unknown_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -81,3 +90,87 @@ def read_number(
         report(key, f"'{key}' must be {bound} {minimum:g}, not {value!r}")
         return None
     return float(value)
+
+
+class Problems:
+    """Every problem found in one configuration file, each at its dotted key's line.
+
+    Readers report and carry on with a default, so that one load names every
+    mistake of the file at once instead of the first.
+    """
+
+    def __init__(
+        self, source: str, stage: str = "", lines: Mapping[str, int] | None = None
+    ) -> None:
+        self.source = source
+        self.stage = stage
+        self.lines: Mapping[str, int] = lines or {}
+        self.found: list[Problem] = []
+
+    def report(self, key: str, message: str, line: int | None = None) -> None:
+        """`key: message` at `line`, else at the key's line (or the nearest parent's)."""
+        self.add(key, f"{key}: {message}" if key else message, line)
+
+    def add(self, key: str, message: str, line: int | None = None) -> None:
+        """`message` as it is (it names its key itself) at `key`'s line, or at `line`."""
+        self.found.append(
+            Problem(self.source, self._line(key) if line is None else line, message, self.stage)
+        )
+
+    def under(self, prefix: str) -> Callable[[str, str], None]:
+        """A `report(key, message)` for the readers above (read_number, Price.from_mapping),
+        whose messages name their key: each lands on the line of `prefix.key`."""
+        return lambda key, message: self.add(f"{prefix}.{key}" if prefix else key, message)
+
+    def _line(self, key: str) -> int:
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rpartition(".")[0]
+        return 0
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        """Report a problem past which reading cannot go; the error lists every one so far."""
+        self.report(key, message)
+        return config_error(self.found)
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise config_error(self.found)
+
+
+def config_error(problems: Sequence[Problem]) -> ConfigError:
+    """One ConfigError listing all `problems`, one a line."""
+    error = ConfigError(problems[0])
+    # ConfigError is built from one Problem; it carries the rest as CompositionError does.
+    error.problems = tuple(problems)
+    error.args = ("\n".join(str(p) for p in problems),)
+    return error
+
+
+def import_message_modules(
+    modules: object, report: Callable[[int | None, str], None]
+) -> tuple[str, ...]:
+    """Import the modules of an `imports:` list, so that their message types are registered.
+
+    `report(index, message)` records a problem: index None for the list itself,
+    else the position of the module that failed. Returns the names imported.
+    """
+    if modules is None:
+        return ()
+    if not isinstance(modules, list | tuple) or not all(isinstance(m, str) for m in modules):
+        # A bare string would otherwise be imported one character at a time.
+        report(None, "'imports' must be a list of module names such as [acme.v1.orders_pb2]")
+        return ()
+    imported: list[str] = []
+    for index, module in enumerate(modules):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - a module's own code may raise anything
+            report(
+                index,
+                f"cannot import '{module}' for its message types: {type(exc).__name__}: {exc}",
+            )
+        else:
+            imported.append(module)
+    return tuple(imported)

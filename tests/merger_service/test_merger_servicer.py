@@ -165,3 +165,31 @@ async def test_first_valid_with_every_candidate_invalid_is_invalid_argument(
     )
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "candidates[0].output.confidence" in (error.details() or "")
+
+
+def test_imports_register_the_candidates_types_before_the_merger_serves() -> None:
+    """In a fresh interpreter: without the import the type is unknown, with it the merger has it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import merger_service\n"
+        "from tutti.messages import MessageTypes\n"
+        "assert not MessageTypes().knows('google.protobuf.SourceContext')\n"
+        "merger_service.service(imports=['google.protobuf.source_context_pb2'])\n"
+        "assert MessageTypes().knows('google.protobuf.SourceContext')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_import_that_fails_is_a_config_error_worded_as_a_compositions() -> None:
+    from tutti.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        merger_service.service(imports=["tests.no_such_pb2"], source="desk.yaml")
+    assert str(caught.value).startswith(
+        "desk.yaml: cannot import 'tests.no_such_pb2' for its message types: ModuleNotFoundError"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,21 +51,21 @@ def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
 
 def test_unknown_price_key_names_it(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "price:\n  per_call: 0.1\n")
-    with pytest.raises(ConfigError, match=r"specialist\.yaml:5: .*price\.per_call: unknown key"):
+    with pytest.raises(ConfigError, match=r"specialist\.yaml:5: .*unknown price key 'per_call'"):
         load_specialist_config(path)
 
 
 def test_negative_price_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "price: {per_call_usd: -1}\n")
-    with pytest.raises(ConfigError, match=r"price\.per_call_usd: must be a number >= 0"):
+    with pytest.raises(ConfigError, match=r"'per_call_usd' must be at least 0, not -1"):
         load_specialist_config(path)
 
 
 @pytest.mark.parametrize(
     ("yaml", "key", "line"),
     [
-        ("price: {per_call_usd: .nan}\n", "price.per_call_usd", 4),
-        ("price:\n  per_1k_input_tokens_usd: .inf\n", "price.per_1k_input_tokens_usd", 5),
+        ("price: {per_call_usd: .nan}\n", "per_call_usd", 4),
+        ("price:\n  per_1k_input_tokens_usd: .inf\n", "per_1k_input_tokens_usd", 5),
         ("expected_latency_ms: .inf\n", "expected_latency_ms", 4),
     ],
 )
@@ -72,7 +74,7 @@ def test_a_price_or_latency_that_is_not_finite_is_rejected(
 ) -> None:
     path = write(tmp_path, ECHO + yaml)
     with pytest.raises(
-        ConfigError, match=rf"specialist\.yaml:{line}: .*{key}: must be a finite number"
+        ConfigError, match=rf"specialist\.yaml:{line}: .*'{key}' must be a finite number"
     ):
         load_specialist_config(path)
 
@@ -202,3 +204,91 @@ def test_repeated_key_is_rejected_at_its_second_line(tmp_path: Path) -> None:
     path = write(tmp_path, ECHO + "stage: again\n")
     with pytest.raises(ConfigError, match=r"specialist\.yaml:4: duplicate key .stage."):
         load_specialist_config(path)
+
+
+def test_every_mistake_of_the_file_is_reported_at_once_with_its_line(tmp_path: Path) -> None:
+    """Top-level keys, the price and the backend's section: one error lists them all."""
+    path = write(
+        tmp_path,
+        "stage: drafter\n"  # 1
+        "backend: openai\n"  # 2
+        "colour: blue\n"  # 3
+        "price: {per_call_usd: -1}\n"  # 4
+        "expected_latency_ms: .inf\n"  # 5
+        "openai:\n"  # 6
+        "  base_url: 127.0.0.1:8080\n"  # 7
+        "  model: m\n"  # 8
+        "  max_tokens: -3\n"  # 9
+        "  modle: m\n"  # 10
+        "  retry: {tries: 2}\n",  # 11
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_specialist_config(path)
+    found = {(p.line, p.message.partition(":")[0]) for p in caught.value.problems}
+    assert found >= {
+        (3, "colour"),
+        (4, "'per_call_usd' must be at least 0, not -1"),
+        (5, "'expected_latency_ms' must be a finite number, not inf"),
+        (7, "openai.base_url"),
+        (9, "openai.max_tokens"),
+        (10, "openai.modle"),
+        (11, "openai.retry.tries"),
+    }
+    assert len(caught.value.problems) == 7
+    for problem in caught.value.problems:
+        assert f"{path}:{problem.line}: stage 'drafter': " in str(caught.value)
+
+
+def test_imports_register_message_types_before_they_are_resolved(tmp_path: Path) -> None:
+    """In a fresh interpreter, where nothing else has imported the module defining the type."""
+    path = write(
+        tmp_path,
+        "stage: s\nbackend: openai\nimports: [google.protobuf.source_context_pb2]\n"
+        "input: google.protobuf.SourceContext\noutput: tutti.v1.Completion\n"
+        "openai: {base_url: 'http://127.0.0.1:1/v1', model: m, prompt: '{file_name}'}\n",
+    )
+    script = (
+        "import sys\n"
+        "from specialist_service import build_backend, load_specialist_config\n"
+        "from tutti.messages import MessageTypes\n"
+        "assert not MessageTypes().knows('google.protobuf.SourceContext')\n"
+        "config = load_specialist_config(sys.argv[1])\n"
+        "print(config.imports, build_backend(config).input_type)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "('google.protobuf.source_context_pb2',)",
+        "google.protobuf.SourceContext",
+    ]
+    without = write(tmp_path, path.read_text().replace("imports", "description"), "plain.yaml")
+    failed = subprocess.run(
+        [sys.executable, "-c", script, str(without)], capture_output=True, text=True, check=False
+    )
+    assert "input: unknown message type google.protobuf.SourceContext" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml", "line", "message"),
+    [
+        (
+            "imports: tests.stages\n",
+            4,
+            "'imports' must be a list of module names such as [acme.v1.orders_pb2]",
+        ),
+        (
+            "imports:\n  - tests.stages\n  - tests.no_such_pb2\n",
+            6,
+            "cannot import 'tests.no_such_pb2' for its message types: ModuleNotFoundError",
+        ),
+    ],
+)
+def test_imports_that_fail_are_reported_as_a_composition_reports_them(
+    tmp_path: Path, yaml: str, line: int, message: str
+) -> None:
+    path = write(tmp_path, ECHO + yaml)
+    with pytest.raises(ConfigError) as caught:
+        load_specialist_config(path)
+    assert f"{path}:{line}: stage 'echo': imports: {message}" in str(caught.value)

@@ -77,7 +77,7 @@ async def test_the_stream_is_the_answer_token_by_token() -> None:
     backend = build_backend(local(max_tokens=12))
     deltas: list[str] = []
     final = None
-    async for item in backend.stream(HELLO, 60):  # type: ignore[attr-defined]
+    async for item in backend.stream(HELLO, 60):
         if isinstance(item, str):
             deltas.append(item)
         else:
@@ -99,15 +99,21 @@ async def test_a_stream_past_its_deadline_stops_generating() -> None:
     backend = build_backend(local(max_tokens=200, prompt="Write a long story about: {text}"))
     deltas: list[str] = []
     with pytest.raises(StageDeadlineError):
-        async for item in backend.stream(HELLO, 0.5):  # type: ignore[attr-defined]
+        async for item in backend.stream(HELLO, 0.5):
             deltas.append(item)
     assert len(deltas) < 200
 
 
 async def test_a_call_queued_behind_another_gives_up_at_its_deadline() -> None:
     backend = build_backend(local(max_tokens=200, prompt="Write a long story about: {text}"))
-    first = asyncio.ensure_future(backend.predict(HELLO, timeout=60))
-    await asyncio.sleep(0.2)  # the first call holds the model
+    holding = asyncio.Event()
+
+    async def first_call() -> None:
+        async for _ in backend.stream(HELLO, 60):
+            holding.set()  # a token came out: the first call holds the model
+
+    first = asyncio.ensure_future(first_call())
+    await asyncio.wait_for(holding.wait(), timeout=60)
     with pytest.raises(StageDeadlineError, match="busy with earlier calls"):
         await backend.predict(HELLO, timeout=0.3)
     first.cancel()

@@ -184,7 +184,7 @@ async def test_triage_on_mlserver_decides_exactly_as_the_in_process_sklearn_back
                 assert got.scores[label] == pytest.approx(want.scores[label], abs=1e-9, rel=0)
         assert len({(await remote.predict(t)).output.label for t in batch}) > 1
     finally:
-        await remote.aclose()  # type: ignore[attr-defined]
+        await remote.aclose()
 
 
 async def test_stage_reports_the_model_version_mlserver_declares(
@@ -290,7 +290,7 @@ async def test_tensors_fill_scalar_and_repeated_fields_of_their_datatype(
     try:
         answer = (await backend.predict(payloads_pb2.Text(text="is my card blocked?"))).output
     finally:
-        await backend.aclose()  # type: ignore[attr-defined]
+        await backend.aclose()
     assert answer.DESCRIPTOR.full_name == output_type
     value = getattr(answer, field)
     assert (list(value) if isinstance(expected, list) else value) == expected
@@ -411,7 +411,7 @@ async def test_a_call_past_its_deadline_fails_with_deadline_exceeded_not_a_hang(
             await backend.predict(payloads_pb2.Text(text="hello"), timeout=0.001)
         assert tiny.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
     finally:
-        await backend.aclose()  # type: ignore[attr-defined]
+        await backend.aclose()
 
 
 def test_raw_output_contents_decode_like_typed_ones() -> None:

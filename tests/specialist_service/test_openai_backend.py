@@ -250,7 +250,7 @@ def test_the_key_comes_from_a_file_never_from_yaml(tmp_path: Path) -> None:
     backend = build_backend(
         drafter("http://127.0.0.1:1/v1", api_key_env=None, api_key_file=str(key_file))
     )
-    assert backend._client.headers["authorization"] == f"Bearer {KEY}"  # type: ignore[attr-defined]
+    assert backend._endpoint._client.headers["authorization"] == f"Bearer {KEY}"  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="openai.api_key: a key does not belong in a config file"):
         build_backend(drafter("http://127.0.0.1:1/v1", api_key=KEY))
     with pytest.raises(ConfigError, match="environment variable TUTTI_NOT_SET is not set"):
