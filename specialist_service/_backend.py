@@ -54,6 +54,7 @@ class Backend(abc.ABC):
 
     async def aclose(self) -> None:
         """Let go of what the backend holds open (connections); called once, at stop."""
+        return None  # most backends hold nothing open
 
 
 def cpu_ms_since(start: float) -> float:

@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf import message
@@ -57,6 +57,10 @@ from tutti.config import Problems
 from tutti.errors import StageCallError, StageDeadlineError
 from tutti.server import DEFAULT_MAX_MESSAGE_BYTES
 from tutti.telemetry import client_interceptors
+
+if TYPE_CHECKING:
+    # The aio stub's type exists only in the generated .pyi.
+    from inference.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceAsyncStub
 
 __all__ = ["OipBackend", "build"]
 
@@ -109,7 +113,7 @@ class OipBackend(Backend):
         self._timeout_s = timeout_s
         # Made on first use, inside the serving loop that grpc.aio binds it to.
         self._channel: aio.Channel | None = None
-        self._stub: _InferenceStub | None = None
+        self._stub: GRPCInferenceServiceAsyncStub | None = None
 
     async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         request = oip.ModelInferRequest(model_name=self._model, model_version=self._model_version)
@@ -126,7 +130,7 @@ class OipBackend(Backend):
                 options=[("grpc.max_receive_message_length", DEFAULT_MAX_MESSAGE_BYTES)],
                 interceptors=client_interceptors(),
             )
-            self._stub = _stub(self._channel)
+            self._stub = GRPCInferenceServiceStub(self._channel)
         try:
             response: oip.ModelInferResponse = await self._stub.ModelInfer(request, timeout=seconds)
         except aio.AioRpcError as exc:
@@ -202,20 +206,6 @@ class OipBackend(Backend):
             )
 
 
-class _InferenceStub(Protocol):
-    """The calls of the generated GRPCInferenceServiceStub used here (it ships no .pyi)."""
-
-    ModelInfer: Any
-    ServerReady: Any
-    ModelReady: Any
-    ModelMetadata: Any
-
-
-def _stub(channel: grpc.Channel | aio.Channel) -> _InferenceStub:
-    stub: _InferenceStub = GRPCInferenceServiceStub(channel)  # type: ignore[no-untyped-call]
-    return stub
-
-
 def _metadata(
     problems: Problems, target: str, model: str, version: str, wait_s: float
 ) -> oip.ModelMetadataResponse:
@@ -230,7 +220,7 @@ def _metadata(
                 "oip.target", f"no inference server answered at {target} within {wait_s:g}s"
             ) from None
 
-        stub = _stub(channel)
+        stub = GRPCInferenceServiceStub(channel)
 
         def left() -> float:
             return max(0.1, deadline - time.monotonic())

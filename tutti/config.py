@@ -141,11 +141,7 @@ class Problems:
 
 def config_error(problems: Sequence[Problem]) -> ConfigError:
     """One ConfigError listing all `problems`, one a line."""
-    error = ConfigError(problems[0])
-    # ConfigError is built from one Problem; it carries the rest as CompositionError does.
-    error.problems = tuple(problems)
-    error.args = ("\n".join(str(p) for p in problems),)
-    return error
+    return ConfigError(problems)
 
 
 def import_message_modules(

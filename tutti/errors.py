@@ -76,17 +76,14 @@ class Problem:
 class ConfigError(TuttiError):
     """A configuration file is wrong; raised before anything serves."""
 
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problems: tuple[Problem, ...] = (problem,)
+    def __init__(self, problems: Problem | Sequence[Problem]) -> None:
+        found = (problems,) if isinstance(problems, Problem) else tuple(problems)
+        super().__init__("\n".join(str(p) for p in found))
+        self.problems: tuple[Problem, ...] = found
 
 
 class CompositionError(ConfigError):
     """Every error found while compiling one composition."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        TuttiError.__init__(self, "\n".join(str(p) for p in problems))
-        self.problems = tuple(problems)
 
 
 class RequestError(TuttiError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from router_service.composition._report import Reporter
 from router_service.composition._stages import parse_budget, parse_cache_backend, parse_stage
 from router_service.plan import Budget, CacheBackend, StageSpec
-from tutti.config import unknown_keys
+from tutti.config import import_message_modules, unknown_keys
 from tutti.errors import ConfigError, Problem
 from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
 
@@ -99,25 +98,11 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
 def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
     """Import the modules named in `imports`, so that their message types are known."""
     modules = document.get("imports")
-    if modules is None:
-        return
-    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-        # A bare string would otherwise be imported one character at a time.
-        reporter.add(
-            document.line_of("imports"),
-            "'imports' must be a list of module names such as [acme.v1.orders_pb2]",
-        )
-        return
-    for index, module in enumerate(modules):
-        line = (
-            modules.line_of(index)
-            if isinstance(modules, LocatedList)
-            else document.line_of("imports")
-        )
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # noqa: BLE001 - a module's own code may raise anything
-            reporter.add(
-                line,
-                f"cannot import '{module}' for its message types: {type(exc).__name__}: {exc}",
-            )
+
+    def report(index: int | None, message: str) -> None:
+        if index is not None and isinstance(modules, LocatedList):
+            reporter.add(modules.line_of(index), message)
+        else:
+            reporter.add(document.line_of("imports"), message)
+
+    import_message_modules(modules, report)
