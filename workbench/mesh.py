@@ -125,7 +125,7 @@ class Mesh:
         return mesh
 
     def _serve_argv(self) -> list[str]:
-        return [sys.executable, "-m", "tutti", "--log-level", self.log_level, "serve"]
+        return [sys.executable, "-m", "workbench", "--log-level", self.log_level, "serve"]
 
     def add_router(self, compositions: list[Path], port: int = 0) -> str:
         """Start a router for `compositions` over this mesh's stages; return its address.

