@@ -1,1 +1,2 @@
-"""Tutti's overhead benchmark (issue 8): `python -m bench`; see bench/README.md."""
+"""Tutti's overhead benchmark: what the mesh adds on top of the models (`python -m bench`,
+`python -m bench.engine`, `python -m bench.llm`); see bench/README.md."""

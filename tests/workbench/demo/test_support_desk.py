@@ -11,10 +11,10 @@ import pytest
 from grpc import aio
 
 from specialist_service import training
-from tutti.demo import Ticket, measure, sample_tickets
-from tutti.mesh import Mesh
+from workbench.demo import Ticket, measure, sample_tickets
+from workbench.mesh import Mesh
 from tutti.messages import pack
-from tutti.report import Report
+from workbench.report import Report
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 

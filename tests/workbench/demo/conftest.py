@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tutti.demo import DESK, ensure_models
-from tutti.mesh import Mesh
+from workbench.demo import DESK, ensure_models
+from workbench.mesh import Mesh
 
 # Small models train in seconds; the full run is `tutti demo`.
 PER_LABEL = 20

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from router_service import compile_composition, read_composition
-from tutti.recommend import (
+from workbench.recommend import (
     CATEGORIES,
     SIMPLE_SHARE,
     STRUCTURE,
@@ -24,7 +24,7 @@ from tutti.recommend import (
     recommend,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RUN_TIMEOUT_S = 30.0
 
 
@@ -225,9 +225,9 @@ FLAGS = (
 
 
 def tutti(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m tutti ARGS` with stdin that is not a terminal."""
+    """Run `python -m workbench ARGS` with stdin that is not a terminal."""
     return subprocess.run(
-        [sys.executable, "-m", "tutti", *args],
+        [sys.executable, "-m", "workbench", *args],
         cwd=ROOT,
         env={**os.environ, "OTEL_SDK_DISABLED": "true"},
         stdin=subprocess.DEVNULL,

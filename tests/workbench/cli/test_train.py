@@ -12,7 +12,7 @@ import pytest
 from specialist_service import SpecialistConfig, build_backend
 from tutti.support.v1 import support_pb2
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 ROWS = [
     ("I forgot my password", "passcode_forgotten"),
@@ -29,7 +29,7 @@ ROWS = [
 
 def tutti(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tutti", *args],
+        [sys.executable, "-m", "workbench", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tutti.mesh import Mesh
+from workbench.mesh import Mesh
 from tutti.messages import pack
 from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 QUICKSTART = "examples/quickstart/composition.yaml"
 SIGN_OFF = "-- The Tutti support team"
 RUN_TIMEOUT_S = 30.0
@@ -52,9 +52,9 @@ def _env() -> dict[str, str]:
 
 
 def tutti(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    """Run `python -m tutti ARGS` from the repository root and capture what it prints."""
+    """Run `python -m workbench ARGS` from the repository root and capture what it prints."""
     return subprocess.run(
-        [sys.executable, "-m", "tutti", *args],
+        [sys.executable, "-m", "workbench", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -112,7 +112,7 @@ class Up:
     def start(cls, composition: str, port: int, log: Path) -> Up:
         with log.open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tutti", "up", composition, "--port", str(port)],
+                [sys.executable, "-m", "workbench", "up", composition, "--port", str(port)],
                 cwd=ROOT,
                 env=_env(),
                 stdout=subprocess.PIPE,

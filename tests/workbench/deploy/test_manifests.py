@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from router_service import read_composition
-from tutti.cli import main
-from tutti.deploy import GRACE_S, ROUTER_PORT, STAGE_PORT, resource_name
+from workbench.cli import main
+from workbench.deploy import GRACE_S, ROUTER_PORT, STAGE_PORT, resource_name
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 DESK = ROOT / "examples" / "support-desk" / "composition.yaml"
 # The Kubernetes version the manifests must be valid for (bundled by kubernetes-validate).

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from specialist_service import training
-from tutti.demo import LLM_DESK, measure_drafts, sample_tickets
-from tutti.mesh import Mesh
-from tutti.report import Report
+from workbench.demo import LLM_DESK, measure_drafts, sample_tickets
+from workbench.mesh import Mesh
+from workbench.report import Report
 from tutti.v1 import router_pb2
 
 pytestmark = pytest.mark.timeout(600)
