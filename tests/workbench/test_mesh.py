@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from workbench.mesh import Mesh
 from tutti.messages import pack
 from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
+from workbench.mesh import Mesh
 
 NOISE_LINES = 2000  # of 100 bytes: 200 KB, three times what a pipe buffers
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from specialist_service import training
+from tutti.v1 import router_pb2
 from workbench.demo import LLM_DESK, measure_drafts, sample_tickets
 from workbench.mesh import Mesh
 from workbench.report import Report
-from tutti.v1 import router_pb2
 
 pytestmark = pytest.mark.timeout(600)
 

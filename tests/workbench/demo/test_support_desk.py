@@ -11,12 +11,13 @@ import pytest
 from grpc import aio
 
 from specialist_service import training
-from workbench.demo import Ticket, measure, sample_tickets
-from workbench.mesh import Mesh
+from tests.clients.test_node_client import NODE_CLIENT
 from tutti.messages import pack
-from workbench.report import Report
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
+from workbench.demo import Ticket, measure, sample_tickets
+from workbench.mesh import Mesh
+from workbench.report import Report
 
 # Small models train in seconds; the full run is `tutti demo`. Training and starting
 # twelve services takes a while on two busy cores, hence the longer timeout.
@@ -134,12 +135,8 @@ def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
     assert set(triage["labels"]) == set(departments)
 
 
-# The Node and Go clients with a real support ticket, against this desk (clients live in tests/clients).
-from tests.clients.conftest import descriptors  # noqa: E402,F401
-from tests.clients.test_go_client import go_client  # noqa: E402,F401
-from tests.clients.test_node_client import NODE_CLIENT, node  # noqa: E402,F401
-
-
+# The Node and Go clients with a real support ticket, against this desk (clients live in
+# tests/clients; their fixtures are imported in conftest.py).
 def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(
     desk, node, descriptors, go_client
 ) -> None:
