@@ -1,4 +1,4 @@
-"""What the benchmark reads from /proc: a process's CPU ticks and RSS, its descendants, the idle share."""
+"""What the benchmark reads from /proc: CPU ticks, RSS, descendants, the idle share."""
 
 from __future__ import annotations
 

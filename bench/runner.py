@@ -1,4 +1,4 @@
-"""Running the benchmark: each system measured run by run, the systems of a topology taking turns."""
+"""Running the benchmark: each system measured run by run, a topology's systems taking turns."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The systems under test, started per topology: Tutti (three variants), the gRPC floor and Ray Serve."""
+"""The systems under test, per topology: Tutti (three variants), the gRPC floor, Ray Serve."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The benchmark's three topologies as compositions of trivial stages, and the payload they carry."""
+"""The benchmark's three topologies as compositions of trivial stages, and their payload."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The workbench sits on top: it uses the services through their public faces, and nothing
-under it (the ground, the services) imports the workbench."""
+"""The layers hold: the workbench uses the services only through their public faces.
+
+Nothing under it (the ground, the services) imports the workbench.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The flags of the user's loop on a workstation: `tutti recommend`, `tutti demo` and `tutti train`."""
+"""The flags of the user's loop: `tutti recommend`, `tutti demo` and `tutti train`."""
 
 from __future__ import annotations
 

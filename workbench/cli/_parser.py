@@ -1,4 +1,4 @@
-"""The `tutti` argument parser: the command's overview, and the flags of check, up, route and deploy."""
+"""The `tutti` argument parser: the overview, and the flags of check, up, route and deploy."""
 
 from __future__ import annotations
 

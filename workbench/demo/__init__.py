@@ -1,5 +1,6 @@
-"""`tutti demo`: the user's loop on the bundled support desk (BANKING77), single models against
-the composition, measured over gRPC and reported.
+"""`tutti demo`: the user's loop on the bundled support desk (BANKING77), measured over gRPC.
+
+Single models against the composition, on the same tickets, reported.
 
 `_desk` holds the data and the models, `_measure` sends the tickets and collects the
 outcomes, `_run` is the command; the figures and the report are in workbench.report.

@@ -1,5 +1,8 @@
-"""The Kubernetes documents of one served stage: Deployment, headless Service, NetworkPolicy (and
-in prod a HorizontalPodAutoscaler and a PodDisruptionBudget), and the names they go by."""
+"""The Kubernetes documents of one served stage, and the names they go by.
+
+A Deployment, a headless Service and a NetworkPolicy; in prod also a
+HorizontalPodAutoscaler and a PodDisruptionBudget.
+"""
 
 from __future__ import annotations
 

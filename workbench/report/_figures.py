@@ -1,4 +1,4 @@
-"""The demo's figures: what each system did with each ticket, summed up per system and for the drafter."""
+"""The demo's figures: each ticket's outcome, summed up per system and for the drafter."""
 
 from __future__ import annotations
 

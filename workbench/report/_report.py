@@ -1,4 +1,4 @@
-"""The demo's report: the systems measured, PGR and cost saved, written as report.json, .md and .png."""
+"""The demo's report: the systems measured, PGR and cost saved, and the files written."""
 
 from __future__ import annotations
 

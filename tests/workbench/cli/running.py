@@ -1,5 +1,4 @@
-"""The `tutti` command run as a child process from the repository root: one-shot runs and a
-long-running `tutti up` with the endpoints it printed."""
+"""The `tutti` command as a child process: one-shot runs and a long-running `tutti up`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The `tutti` command's answers that need no running service: check, help, and serve
-refusing bad flags before it starts."""
+"""The `tutti` command where no service runs: check, help, and serve refusing bad flags."""
 
 from __future__ import annotations
 
