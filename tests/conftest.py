@@ -16,9 +16,9 @@ from router_service import Router, read_composition
 from router_service import service as router_service
 from specialist_service import build_backend
 from specialist_service import service as specialist_service
-from tutti.mesh import stage_config
 from tutti.server import Server, ServerOptions
 from tutti.v1 import router_pb2_grpc
+from workbench.mesh import stage_config
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tutti.mesh import Mesh
+from workbench.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart" / "composition.yaml"

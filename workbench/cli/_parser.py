@@ -1,0 +1,115 @@
+"""The `tutti` argument parser: the overview, and the flags of check, up, route and deploy."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from workbench.cli._loop_flags import add_demo, add_recommend, add_train
+from workbench.cli._serve_flags import add_serve
+
+__all__ = ["DEFAULT_ROUTER", "build_parser"]
+
+DEFAULT_ROUTER = "127.0.0.1:50051"
+
+DESCRIPTION = """\
+Tutti composes AI models into one system over gRPC.
+
+A composition file (YAML) declares the stages (model services, each behind
+tutti.v1.StageService) and the flow between them: sequence, route, cascade,
+fanout and split, nested freely. Start with:
+
+  tutti check examples/quickstart/composition.yaml   type-check it offline
+  tutti up examples/quickstart/composition.yaml      start all its services
+  tutti route quickstart --json '{"text": "hello"}'  send one request
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every sub-command, listed in `tutti --help` in the order they are added here."""
+    parser = argparse.ArgumentParser(
+        prog="tutti", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default: %(default)s)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_serve(commands)
+    _add_check_up_route(commands)
+    add_recommend(commands)
+    add_demo(commands)
+    add_train(commands)
+    _add_deploy(commands)
+    return parser
+
+
+def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = commands.add_parser(
+        "check",
+        help="type-check compositions offline",
+        description="Compile each composition and list every error with file and line; exit 1 if any.",
+    )
+    check.add_argument("files", nargs="+", metavar="COMPOSITION.yaml")
+    check.add_argument(
+        "--live", action="store_true", help="also ask the live stages for their types (Describe)"
+    )
+
+    up = commands.add_parser(
+        "up",
+        help="start every service of a composition on loopback",
+        description=textwrap.dedent(
+            """\
+            Start the composition's specialists (stages with a `serve:` block), its mergers
+            and a router, as child processes on 127.0.0.1; wait until each reports healthy,
+            print the endpoints, and stop them all on Ctrl-C or SIGTERM."""
+        ),
+    )
+    up.add_argument("composition", metavar="COMPOSITION.yaml")
+    up.add_argument("--port", type=int, default=50051, help="router port (default: %(default)s)")
+
+    route = commands.add_parser(
+        "route",
+        help="send one request to a router and print the output and execution",
+        description="Send one input, given as JSON of the composition's input type, and print the result.",
+        epilog='example: tutti route quickstart --json \'{"text": "I forgot my password"}\'',
+    )
+    route.add_argument("composition", help="the composition's name, or its YAML file")
+    route.add_argument("--json", required=True, dest="input_json", help="the input message as JSON")
+    route.add_argument(
+        "--router", default=DEFAULT_ROUTER, help="router address (default: %(default)s)"
+    )
+    route.add_argument(
+        "--timeout", type=float, default=30.0, help="deadline in seconds (default: %(default)s)"
+    )
+    route.add_argument(
+        "--budgets",
+        action="store_true",
+        help="also print each stage's latency budget against its elapsed time",
+    )
+
+
+def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    deploy = commands.add_parser(
+        "deploy",
+        help="Kubernetes manifests for a composition",
+        description="Kubernetes manifests over deploy/overlays (see deploy/README.md).",
+    )
+    deploy_commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
+    render = deploy_commands.add_parser(
+        "render",
+        help="write a kustomization with the composition's specialists",
+        description=textwrap.dedent(
+            """\
+            Write into --out a kustomization over deploy/overlays/OVERLAY with a Deployment,
+            a headless Service and a NetworkPolicy for every stage with a `serve:` block, and
+            the router's --endpoint for each; render it with `kubectl kustomize OUT`."""
+        ),
+    )
+    render.add_argument("composition", metavar="COMPOSITION.yaml")
+    render.add_argument(
+        "--overlay", choices=("dev", "prod"), default="dev", help="(default: %(default)s)"
+    )
+    render.add_argument(
+        "--out", metavar="DIR", help="output folder (default: deploy-COMPOSITION-OVERLAY)"
+    )
+    render.add_argument("--namespace", default="tutti", help="(default: %(default)s)")

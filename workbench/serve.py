@@ -1,0 +1,108 @@
+"""`tutti serve`: one service (router, specialist or merger) on one port until a signal."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tutti.errors import ConfigError, Problem
+from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
+from tutti.server import Server, ServerOptions, Service, serve_until_signal
+from tutti.telemetry import setup_telemetry
+from workbench.mesh import ready_line, stage_config
+
+__all__ = ["serve"]
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvloop
+
+    uvloop.run(_serve(args))
+    return 0
+
+
+def _specialist_service(configs: list[str], stage: str | None) -> Service:
+    from specialist_service import load_specialist_config, service
+
+    if len(configs) != 1:
+        raise ConfigError(Problem("<command line>", 0, "a specialist takes exactly one --config"))
+    if stage:
+        return service(stage_config(configs[0], stage))
+    return service(load_specialist_config(configs[0]))
+
+
+def _server_tls(args: argparse.Namespace) -> ServerTls | None:
+    if not args.tls_cert and not args.tls_key:
+        if args.tls_client_ca:
+            raise ConfigError(
+                Problem("<command line>", 0, "--tls-client-ca needs --tls-cert and --tls-key")
+            )
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise ConfigError(Problem("<command line>", 0, "--tls-cert and --tls-key go together"))
+    return ServerTls(
+        Path(args.tls_cert),
+        Path(args.tls_key),
+        Path(args.tls_client_ca) if args.tls_client_ca else None,
+    )
+
+
+def _client_tls(args: argparse.Namespace) -> ClientTls | None:
+    if not args.tls_ca:
+        if args.tls_client_cert or args.tls_client_key:
+            raise ConfigError(
+                Problem("<command line>", 0, "--tls-client-cert and --tls-client-key need --tls-ca")
+            )
+        return None
+    return ClientTls(
+        Path(args.tls_ca),
+        Path(args.tls_client_cert) if args.tls_client_cert else None,
+        Path(args.tls_client_key) if args.tls_client_key else None,
+    )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    kind: str = args.kind
+    # Flags and secret files are checked before anything starts.
+    tls = _server_tls(args)
+    client_tls = _client_tls(args) if kind == "router" else None
+    token = load_token(args.token_file) if kind == "router" else None
+    telemetry = setup_telemetry(f"tutti-{kind}")
+    max_message_bytes = args.max_message_mb * 1024 * 1024
+    if kind == "router":
+        import router_service
+        from tutti.channels import ChannelPool
+
+        if not args.config:
+            raise ConfigError(
+                Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
+            )
+        channels = ChannelPool(max_message_bytes, tls=client_tls)
+        router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
+        services = [router_service.service(router, authorize=TokenCheck(token) if token else None)]
+        if args.reload_every > 0:
+            router.watch(args.reload_every)
+    elif kind == "specialist":
+        services = [_specialist_service(args.config, args.stage)]
+    else:
+        import merger_service
+
+        services = [merger_service.service()]
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        grace_s=args.grace,
+        max_message_bytes=max_message_bytes,
+        max_in_flight=args.max_in_flight,
+        tls=tls,
+    )
+    server = Server(services, options)
+
+    def ready(server: Server) -> None:
+        print(ready_line(kind, server.address), flush=True)
+
+    try:
+        await serve_until_signal(server, on_ready=ready)
+    finally:
+        # Last, after the drain and the outbound channels: the final spans get out.
+        telemetry.shutdown()
