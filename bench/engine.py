@@ -64,7 +64,7 @@ class _Canned:
 
 
 async def load(topology: str, folder: Path, validate: bool) -> Any:
-    from bench.__main__ import composition_text
+    from bench.topologies import composition_text
     from router_service import Router
 
     text = composition_text(topology)

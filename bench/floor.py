@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import struct
 import sys
 
@@ -128,10 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--next", default="")
     p.add_argument("--merge", default="")
     args = p.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(_serve(args))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ async def run(base_url: str, requests: int, runs: int, max_tokens: int) -> dict[
         path.write_text(composition(base_url, max_tokens))
         mesh = await start_mesh(path)
     stage_channel = aio.insecure_channel(mesh.servers["writer"].address)
-    stage = stage_pb2_grpc.StageServiceStub(stage_channel)  # type: ignore[no-untyped-call]
+    stage = stage_pb2_grpc.StageServiceStub(stage_channel)
     text = pack(payloads_pb2.Text(text=PROMPT))
     body = {
         "model": MODEL_ALIAS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -169,15 +170,11 @@ def _stop_ray(proc: subprocess.Popen[str]) -> None:
     tree = descendants(proc.pid)
     if proc.stdin is not None:
         proc.stdin.close()  # the driver shuts Serve and Ray down
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
     for pid in tree:  # whatever Ray left behind
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
     proc.wait()
     if proc.stdout is not None:
         proc.stdout.close()

@@ -109,7 +109,7 @@ class KeywordClassifier(_Model):
         # The rest of the probability mass is shared by the other labels.
         others = [other for other in self.labels if other != label]
         rest = (1.0 - confidence) / len(others) if others else 0.0
-        scores = {other: rest for other in others} | {label: confidence}
+        scores = dict.fromkeys(others, rest) | {label: confidence}
         return payloads_pb2.Classification(label=label, confidence=confidence, scores=scores)
 
 

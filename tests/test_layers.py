@@ -8,6 +8,7 @@ counts as much as one at the top of a module.
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +151,9 @@ def test_there_is_no_import_cycle() -> None:
         for target in sorted(edges.get(name, ())):
             if state.get(target) == 1:
                 loop = [*path[path.index(target) :], target]
-                cycles.append(" -> ".join(f"{a} ({lines[(a, b)]})" for a, b in zip(loop, loop[1:])))
+                cycles.append(
+                    " -> ".join(f"{a} ({lines[(a, b)]})" for a, b in itertools.pairwise(loop))
+                )
             elif target not in state:
                 visit(target)
         path.pop()
@@ -164,7 +167,11 @@ def test_there_is_no_import_cycle() -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["import router_service\n", "from router_service._engine import Engine\n", "from .. import x\n"],
+    [
+        "import router_service\n",
+        "from router_service._engine import Engine\n",
+        "from .. import x\n",
+    ],
 )
 def test_the_reader_sees_a_ground_module_reach_up(tmp_path: Path, source: str) -> None:
     """The graph is read as meant: absolute, `from` and relative imports all name their target."""

@@ -10,8 +10,7 @@ from grpc import aio
 
 from tutti.errors import TuttiError
 from tutti.messages import MessageTypes, pack
-from tutti.v1 import router_pb2
-from workbench._stubs import router_stub
+from tutti.v1 import router_pb2, router_pb2_grpc
 
 __all__ = ["budget_report", "route"]
 
@@ -26,7 +25,7 @@ async def route(
 
         name = read_composition(composition).name
     async with aio.insecure_channel(router) as channel:
-        stub = router_stub(channel)
+        stub = router_pb2_grpc.RouterServiceStub(channel)
         try:
             listing = await stub.ListCompositions(
                 router_pb2.ListCompositionsRequest(), timeout=timeout

@@ -30,7 +30,9 @@ class IntentModel:
     input_type = "tutti.support.v1.Ticket"
     output_type = "tutti.support.v1.Triage"
 
-    def __init__(self, model: str, department: str = "", departments: str = "departments.yaml") -> None:
+    def __init__(
+        self, model: str, department: str = "", departments: str = "departments.yaml"
+    ) -> None:
         folder = HERE / model
         self.pipeline: Any = joblib.load(folder / "model.joblib")
         self.version = str(yaml.safe_load((folder / "model.json").read_text())["version"])
@@ -48,7 +50,9 @@ class IntentModel:
         intent = payloads_pb2.Classification(
             label=label,
             confidence=float(probabilities[best]),
-            scores={c: float(p) for c, p in zip(self.classes, probabilities, strict=True) if p >= 1e-4},
+            scores={
+                c: float(p) for c, p in zip(self.classes, probabilities, strict=True) if p >= 1e-4
+            },
         )
         department = self.department or self.owner.get(label, "")
         return support_pb2.Triage(ticket=ticket, intent=intent, department=department)
@@ -90,7 +94,9 @@ class Responder:
         )
 
 
-def intent_model(model: str, department: str = "", departments: str = "departments.yaml") -> IntentModel:
+def intent_model(
+    model: str, department: str = "", departments: str = "departments.yaml"
+) -> IntentModel:
     return IntentModel(model, department, departments)
 
 

@@ -25,8 +25,8 @@ from tests.conftest import write_echo_composition
 from tests.faults.stages import calls_started
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.router_service.waiting import until
-from tutti.mesh import READY_PREFIX
 from tutti.v1 import router_pb2_grpc
+from workbench.mesh import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 START_S = 60.0
@@ -44,7 +44,7 @@ class Service:
     def __init__(self, *argv: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OTEL_SDK_DISABLED": "true"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tutti", "--log-level", "WARNING", "serve", *argv],
+            [sys.executable, "-m", "workbench", "--log-level", "WARNING", "serve", *argv],
             stdout=subprocess.PIPE,
             text=True,
             env=env,

@@ -22,11 +22,11 @@ from inference import grpc_predict_v2_pb2 as oip
 from specialist_service import _oip_tensors, build_backend, load_specialist_config, training
 from tests.conftest import start_mesh, start_stage
 from tests.mlserver import RunningMLServer, custom_model, sklearn_model, start_mlserver
-from tutti.demo import DESK, ensure_models, sample_tickets
 from tutti.errors import ConfigError, StageDeadlineError
 from tutti.messages import pack
 from tutti.support.v1 import support_pb2
 from tutti.v1 import payloads_pb2, router_pb2, stage_pb2, stage_pb2_grpc
+from workbench.demo import DESK, ensure_models, sample_tickets
 
 # Training the small desk models and starting MLServer happen once, in the first test.
 pytestmark = pytest.mark.timeout(300)
@@ -96,7 +96,7 @@ ECHO_TENSORS = {
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The support desk with small models, trained here (as in tests/demo)."""
+    """The support desk with small models, trained here (as in tests/workbench/demo)."""
     folder = tmp_path_factory.mktemp("support-desk")
     for name in ("composition.yaml", "desk.py", "departments.yaml", "macros.yaml"):
         shutil.copy(DESK / name, folder / name)

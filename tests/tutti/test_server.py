@@ -21,10 +21,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from specialist_service import Backend, SpecialistConfig, StageServicer, build_backend, service
 from tests.stages import CALL_STARTED, Slow
 from tutti.errors import INTERNAL_MESSAGE, NotFoundError, RequestError, TuttiError
-from tutti.mesh import READY_PREFIX
 from tutti.messages import pack
 from tutti.server import Server, ServerOptions, Service
 from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
+from workbench.mesh import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE_SERVICE = "tutti.v1.StageService"
@@ -299,7 +299,7 @@ def slow_specialist_config(tmp_path: Path) -> Path:
 async def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
     slow_specialist_config: Path, tmp_path: Path
 ) -> None:
-    argv = ["-m", "tutti", "--log-level", "INFO", "serve", "specialist"]
+    argv = ["-m", "workbench", "--log-level", "INFO", "serve", "specialist"]
     argv += ["--config", str(slow_specialist_config), "--grace", "10"]
     log = tmp_path / "specialist.log"
     with log.open("w") as stderr:

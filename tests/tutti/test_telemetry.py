@@ -16,10 +16,10 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver  # noqa: F401
 from tutti.errors import ConfigError
-from tutti.mesh import Mesh
 from tutti.messages import pack
 from tutti.telemetry import setup_telemetry
 from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
+from workbench.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples/quickstart/composition.yaml"

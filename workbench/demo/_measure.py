@@ -17,8 +17,7 @@ from tqdm import tqdm
 
 from tutti.messages import pack
 from tutti.support.v1 import support_pb2
-from tutti.v1 import router_pb2, stage_pb2
-from workbench._stubs import router_stub, stage_stub
+from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 from workbench.demo._desk import DATASET, Ticket
 from workbench.mesh import Mesh
 from workbench.report import Outcome, Report, draft_figures, summarise
@@ -60,7 +59,7 @@ async def run_single(
 ) -> list[Outcome]:
     """Send every ticket straight to one model's stage service."""
     async with aio.insecure_channel(address) as channel:
-        stub = stage_stub(channel)
+        stub = stage_pb2_grpc.StageServiceStub(channel)
 
         async def call(ticket: Ticket) -> Outcome:
             started = time.perf_counter()
@@ -91,7 +90,7 @@ async def run_composed(
     """Route every ticket through the router; keep the slowest request's execution in `slowest`
     and, if given, every request's in `executions`."""
     async with aio.insecure_channel(address) as channel:
-        stub = router_stub(channel)
+        stub = router_pb2_grpc.RouterServiceStub(channel)
 
         async def call(ticket: Ticket) -> Outcome:
             request = router_pb2.RouteRequest(composition=composition, input=pack(_ticket(ticket)))

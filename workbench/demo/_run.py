@@ -7,7 +7,7 @@ from pathlib import Path
 from workbench.demo._desk import DATASET, DESK, LLM_DESK, ensure_models, sample_tickets
 from workbench.demo._measure import measure, measure_drafts
 from workbench.mesh import Mesh
-from workbench.report import Report
+from workbench.report import Report, table, write
 
 __all__ = ["demo", "run_demo"]
 
@@ -51,7 +51,7 @@ def demo(
     """The support desk, measured and reported into `out`: see run_demo."""
     report = run_demo(tickets, seed, sweep, retrain, drafts=drafts)
     print()
-    print(report.table())
-    for path in report.write(Path(out)):
+    print(table(report))
+    for path in write(report, Path(out)):
         print(f"wrote {path}")
     return 0

@@ -1,16 +1,12 @@
-"""The demo's report: the systems measured, PGR and cost saved, and the files written."""
+"""The demo's report: the systems measured, and PGR and cost saved drawn from them."""
 
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from workbench.report._chart import plot
 from workbench.report._figures import SystemResult
-from workbench.report._tables import drafts_summary, markdown, table
 
 __all__ = ["Report"]
 
@@ -74,27 +70,3 @@ class Report:
             "specialists": self.specialists,
             "drafts": self.drafts,
         }
-
-    def write(self, out: Path) -> list[Path]:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "report.json", out / "report.md", out / "report.png"]
-        paths[0].write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
-        paths[1].write_text(self.markdown(), encoding="utf-8")
-        self.plot(paths[2])
-        return paths
-
-    def table(self) -> str:
-        """The report as the demo prints it."""
-        return table(self)
-
-    def markdown(self) -> str:
-        """report.md."""
-        return markdown(self)
-
-    def drafts_summary(self) -> list[str]:
-        """The LLM desk's drafter in three lines (empty when the demo skipped it)."""
-        return drafts_summary(self)
-
-    def plot(self, path: Path) -> None:
-        """report.png: accuracy against declared cost per ticket, with the sweep's curve."""
-        plot(self, path)

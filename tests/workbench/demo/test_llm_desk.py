@@ -13,7 +13,7 @@ from specialist_service import training
 from tutti.v1 import router_pb2
 from workbench.demo import LLM_DESK, measure_drafts, sample_tickets
 from workbench.mesh import Mesh
-from workbench.report import Report
+from workbench.report import Report, drafts_summary
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -61,5 +61,5 @@ def test_only_handed_over_tickets_get_an_llm_draft_and_the_report_shows_its_cost
     assert figures["drafter_failed"] == failed
     assert figures["drafted"] == drafted
     assert figures["drafter_cost_usd"] > 0 and figures["drafter_p50_ms"] > 0
-    summary = "\n".join(report.drafts_summary())
+    summary = "\n".join(drafts_summary(report))
     assert f"{drafted} of {len(tickets)} tickets" in summary and "not scored" in summary

@@ -17,7 +17,7 @@ from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 from workbench.demo import Ticket, measure, sample_tickets
 from workbench.mesh import Mesh
-from workbench.report import Report
+from workbench.report import Report, table, write
 
 # Small models train in seconds; the full run is `tutti demo`. Training and starting
 # twelve services takes a while on two busy cores, hence the longer timeout.
@@ -96,7 +96,7 @@ def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png
     report: Report = measure(
         mesh, tickets, training.read_departments(folder / "departments.yaml"), seed=7
     )
-    paths = report.write(tmp_path)
+    paths = write(report, tmp_path)
     data = json.loads(paths[0].read_text())
     assert {"dataset", "n_tickets", "systems", "pgr", "cost_saved_vs_strong"} <= set(data)
     assert data["dataset"] == "BANKING77" and data["n_tickets"] == 24
@@ -120,7 +120,7 @@ def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png
     assert data["systems"][1]["cost_usd"] == pytest.approx(24 * 0.06)
     assert "| support-desk | composed |" in paths[1].read_text()
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "PGR" in report.table()
+    assert "PGR" in table(report)
 
 
 def test_each_specialist_knows_only_its_departments_intents(desk) -> None:

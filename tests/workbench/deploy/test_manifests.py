@@ -203,7 +203,7 @@ def test_references_resolve(rendered: dict[str, list[dict[str, Any]]], case: str
     for kind in ("HorizontalPodAutoscaler",):
         for name, hpa in by_name(documents, kind).items():
             assert hpa["spec"]["scaleTargetRef"]["name"] in deployments, name
-    for name, budget in by_name(documents, "PodDisruptionBudget").items():
+    for budget in by_name(documents, "PodDisruptionBudget").values():
         assert any(
             matches(budget["spec"]["selector"], p["metadata"]["labels"])
             for p in pods(documents).values()
