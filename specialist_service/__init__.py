@@ -8,7 +8,6 @@ from specialist_service._factory import build_backend
 from specialist_service._gguf import packaged_gguf
 from specialist_service._python import PythonBackend
 from specialist_service._servicer import StageServicer, service
-from specialist_service._sklearn import SklearnBackend
 from tutti.config import Price
 
 __all__ = [
@@ -16,7 +15,6 @@ __all__ = [
     "Prediction",
     "Price",
     "PythonBackend",
-    "SklearnBackend",
     "SpecialistConfig",
     "StageServicer",
     "build_backend",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TypeVar, assert_never
 
-from specialist_service import _gguf, _oip, _oip_plan, _openai, _python, _sklearn
+from specialist_service import _gguf, _oip, _oip_plan, _openai_plan, _python
 from specialist_service._backend import Backend
 from specialist_service._config import SpecialistConfig
 from specialist_service._sections import read_section
-from tutti.config import import_message_modules
+from tutti.config import Problems, import_message_modules
 from tutti.messages import MessageTypes
 
 __all__ = ["build_backend"]
@@ -28,10 +29,16 @@ def build_backend(config: SpecialistConfig, types: MessageTypes | None = None) -
         case "python":
             return _python.build(config, types)
         case "sklearn":
+            _needs(problems, "sklearn", "joblib", "sklearn")
+            from specialist_service import _sklearn
+
             return _sklearn.build(config, types)
         case "openai":
+            _needs(problems, "openai", "httpx", "openai")
+            from specialist_service import _openai
+
             return _openai.build(
-                _plan(config, types, _openai.OpenAIPlan), problems, name=name, version=version
+                _plan(config, types, _openai_plan.OpenAIPlan), problems, name=name, version=version
             )
         case "gguf":
             return _gguf.build(
@@ -45,7 +52,15 @@ def build_backend(config: SpecialistConfig, types: MessageTypes | None = None) -
             assert_never(config.backend)
 
 
-P = TypeVar("P", _openai.OpenAIPlan, _gguf.GgufPlan, _oip_plan.OipPlan)
+def _needs(problems: Problems, backend: str, module: str, extra: str) -> None:
+    """Fail with the install that is missing: the base install has no backend's libraries."""
+    if importlib.util.find_spec(module) is None:
+        raise problems.fail(
+            "backend", f"the {backend} backend needs {module}: pip install 'tutti[{extra}]'"
+        )
+
+
+P = TypeVar("P", _openai_plan.OpenAIPlan, _gguf.GgufPlan, _oip_plan.OipPlan)
 
 
 def _plan(config: SpecialistConfig, types: MessageTypes, kind: type[P]) -> P:

@@ -10,11 +10,14 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
-import httpx
 
 from tutti.errors import StageCallError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["RetryPolicy", "Retryable", "attempts", "retry_after"]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, assert_never, get_args
 
-from specialist_service import _gguf, _oip_plan, _openai
+from specialist_service import _gguf, _oip_plan, _openai_plan
 from tutti.config import Problems
 from tutti.messages import MessageTypes
 
@@ -21,7 +21,7 @@ __all__ = ["SECTION_BACKENDS", "SectionBackend", "SectionPlan", "read_section", 
 
 SectionBackend = Literal["openai", "oip", "gguf"]
 SECTION_BACKENDS: tuple[SectionBackend, ...] = get_args(SectionBackend)
-SectionPlan = _openai.OpenAIPlan | _gguf.GgufPlan | _oip_plan.OipPlan
+SectionPlan = _openai_plan.OpenAIPlan | _gguf.GgufPlan | _oip_plan.OipPlan
 
 
 def section_backend(name: str) -> SectionBackend | None:
@@ -43,7 +43,7 @@ def read_section(
     args = (data, problems, input_type, output_type, types, base_dir)
     match backend:
         case "openai":
-            return _openai.read(*args)
+            return _openai_plan.read(*args)
         case "gguf":
             return _gguf.read(*args)
         case "oip":

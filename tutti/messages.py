@@ -10,8 +10,8 @@ from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message, m
 
 from tutti.errors import OutputValidationError, PayloadTypeError, RequestError
 
-# Importing the generated modules registers Tutti's own types in the default pool.
-from tutti.support.v1 import support_pb2 as _support_pb2  # noqa: F401
+# Importing the generated modules registers Tutti's own types in the default pool. Domain
+# types (the support desk's among them) are a composition's `imports:`, not the core's.
 from tutti.v1 import merger_pb2 as _merger_pb2  # noqa: F401
 from tutti.v1 import payloads_pb2 as _payloads_pb2  # noqa: F401
 from tutti.v1 import router_pb2 as _router_pb2  # noqa: F401

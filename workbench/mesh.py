@@ -37,13 +37,15 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
     """The specialist configuration in a composition stage's `serve:` block.
 
     The stage's declared input and output types apply unless the block sets
-    its own; relative paths resolve against the composition's folder.
+    its own, the composition's `imports:` come before the block's own, and
+    relative paths resolve against the composition's folder.
     """
     from router_service import read_composition
     from specialist_service import SpecialistConfig, key_lines
 
     path = Path(composition)
-    spec = read_composition(path).stages.get(stage)
+    draft = read_composition(path)
+    spec = draft.stages.get(stage)
     if spec is None or spec.serve is None:
         why = "no such stage" if spec is None else "the stage has no `serve:` block"
         raise ConfigError(Problem(str(path), 0, why, stage))
@@ -51,6 +53,9 @@ def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
     for key, declared in (("input", spec.input), ("output", spec.output)):
         if declared:
             data.setdefault(key, declared)
+    own = data.get("imports")
+    if draft.imports and (own is None or isinstance(own, list)):
+        data["imports"] = [*draft.imports, *(own or [])]
     lines = key_lines(spec.serve)
     return SpecialistConfig.from_mapping(
         data, str(path), stage, base_dir=path.resolve().parent, lines=lines
@@ -109,7 +114,7 @@ class Mesh:
         try:
             for name, spec in draft.stages.items():
                 if spec.is_merger:
-                    argv = [*base, "merger"]
+                    argv = [*base, "merger", "--config", str(path)]
                 elif spec.serve is not None:
                     argv = [*base, "specialist", "--config", str(path), "--stage", name]
                 else:

@@ -31,6 +31,15 @@ def _specialist_service(configs: list[str], stage: str | None) -> Service:
     return service(load_specialist_config(configs[0]))
 
 
+def _merger_service(compositions: list[str]) -> Service:
+    """The merger, knowing the message types of every composition it merges for."""
+    import merger_service
+    from router_service import read_composition
+
+    imports = dict.fromkeys(m for path in compositions for m in read_composition(path).imports)
+    return merger_service.service(imports=list(imports), source=", ".join(compositions))
+
+
 def _server_tls(args: argparse.Namespace) -> ServerTls | None:
     if not args.tls_cert and not args.tls_key:
         if args.tls_client_ca:
@@ -85,9 +94,7 @@ async def _serve(args: argparse.Namespace) -> None:
     elif kind == "specialist":
         services = [_specialist_service(args.config, args.stage)]
     else:
-        import merger_service
-
-        services = [merger_service.service()]
+        services = [_merger_service(args.config)]
     options = ServerOptions(
         host=args.host,
         port=args.port,

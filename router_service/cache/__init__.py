@@ -9,10 +9,14 @@ writes, with one warning per outage and an info line once Redis answers again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from router_service.cache._key import KEY_PREFIX, cache_key
 from router_service.cache._memory import MemoryCache, StageCache
-from router_service.cache._redis import RedisCache
 from router_service.cache._stages import BACKENDS, StageCaches, build_caches
+
+if TYPE_CHECKING:
+    from router_service.cache._redis import RedisCache
 
 __all__ = [
     "BACKENDS",
@@ -24,3 +28,12 @@ __all__ = [
     "build_caches",
     "cache_key",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisCache needs the redis extra; the base install imports this package without it.
+    if name == "RedisCache":
+        from router_service.cache._redis import RedisCache
+
+        return RedisCache
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

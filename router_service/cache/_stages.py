@@ -6,7 +6,6 @@ import time
 from collections.abc import Mapping
 
 from router_service.cache._memory import Clock, MemoryCache, StageCache
-from router_service.cache._redis import RedisCache
 
 __all__ = ["BACKENDS", "StageCaches", "build_caches"]
 
@@ -83,6 +82,9 @@ def build_caches(
         if not url:
             raise ValueError("the redis cache backend needs a url such as redis://127.0.0.1:6379/0")
         if policies:
+            # Imported here: the redis client is an extra, needed only by a shared cache.
+            from router_service.cache._redis import RedisCache
+
             shared = RedisCache(url, clock=clock)
             stores = dict.fromkeys(policies, shared)
     else:

@@ -45,6 +45,9 @@ class Draft:
     document: LocatedMap
     problems: tuple[Problem, ...]
     cache: CacheBackend = field(default_factory=CacheBackend)
+    # The modules of `imports:` that imported: the services serving this composition's
+    # stages and mergers need their message types too.
+    imports: tuple[str, ...] = ()
 
 
 def read_composition(path: str | Path, text: str | None = None) -> Draft:
@@ -72,7 +75,7 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     if not isinstance(name, str):
         report("composition", "'composition' must be a name")
         name = ""
-    _import_modules(document, reporter)
+    imports = _import_modules(document, reporter)
     stages: dict[str, StageSpec] = {}
     raw_stages = document.get("stages") or {}
     if isinstance(raw_stages, LocatedMap):
@@ -92,10 +95,11 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
         document=document,
         cache=parse_cache_backend(document.get("cache"), document.line_of("cache"), reporter),
         problems=tuple(reporter.problems),
+        imports=imports,
     )
 
 
-def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
+def _import_modules(document: LocatedMap, reporter: Reporter) -> tuple[str, ...]:
     """Import the modules named in `imports`, so that their message types are known."""
     modules = document.get("imports")
 
@@ -105,4 +109,4 @@ def _import_modules(document: LocatedMap, reporter: Reporter) -> None:
         else:
             reporter.add(document.line_of("imports"), message)
 
-    import_message_modules(modules, report)
+    return import_message_modules(modules, report)

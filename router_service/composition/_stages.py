@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
@@ -155,5 +156,9 @@ def parse_cache_backend(data: Any, line: int, reporter: Reporter) -> CacheBacken
         isinstance(url, str) and url.startswith(("redis://", "rediss://", "unix://"))
     ):
         report("url", "a redis cache needs 'url' such as redis://127.0.0.1:6379/0")
+        return CacheBackend()
+    if backend == "redis" and importlib.util.find_spec("redis") is None:
+        # The base install leaves the client out: only routers that share a cache need it.
+        report("backend", "the redis cache needs the redis client: pip install 'tutti[redis]'")
         return CacheBackend()
     return CacheBackend(backend=str(backend), url=str(url))

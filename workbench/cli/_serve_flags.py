@@ -41,7 +41,8 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         default=[],
         metavar="FILE",
         help="router: a composition file (repeat for several); specialist: a specialist config,"
-        " or a composition file with --stage",
+        " or a composition file with --stage; merger: the compositions it merges for (their"
+        " `imports:` make the merged types known)",
     )
     serve.add_argument(
         "--stage", help="specialist: serve this stage's `serve:` block of the composition"
