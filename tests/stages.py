@@ -7,8 +7,8 @@ Each factory returns an object whose `calls` counts predictions and whose
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import grpc
 from google.protobuf import message
@@ -18,7 +18,6 @@ from tutti.errors import TuttiError
 from tutti.v1 import payloads_pb2
 
 __all__ = [
-    "CALL_STARTED",
     "Echo",
     "Failing",
     "FixedClassification",
@@ -26,6 +25,7 @@ __all__ = [
     "Hiccup",
     "KeywordClassifier",
     "Slow",
+    "calls_started",
     "Suffix",
     "echo",
     "failing",
@@ -38,8 +38,6 @@ __all__ = [
     "suffix",
 ]
 
-# What an announcing Slow stage writes to stderr when a call reaches it.
-CALL_STARTED = "tests.stages: call started"
 TEXT = "tutti.v1.Text"
 CLASSIFICATION = "tutti.v1.Classification"
 
@@ -130,22 +128,24 @@ def keyword_classifier(
 class Slow(_Model):
     """Echoes after `delay_ms`; counts calls in flight and calls cancelled by their caller.
 
-    With `announce`, each call says on stderr that it reached the model, so that a test
-    driving a stage in another process knows when its calls are in flight.
+    With `started`, each call appends a line to that file as it reaches the model, so that
+    a test driving the stage in another process knows when its calls are in flight
+    (`calls_started`).
     """
 
-    def __init__(self, delay_ms: float, input_type: str, output_type: str, announce: bool) -> None:
+    def __init__(self, delay_ms: float, input_type: str, output_type: str, started: str) -> None:
         super().__init__(input_type, output_type)
         self.delay_s = delay_ms / 1000
         self.in_flight = 0
         self.cancelled = 0
-        self.announce = announce
+        self.started = Path(started) if started else None
 
     async def predict(self, msg: message.Message) -> message.Message:
         self._record(msg)
         self.in_flight += 1
-        if self.announce:
-            print(CALL_STARTED, file=sys.stderr, flush=True)
+        if self.started is not None:
+            with self.started.open("a") as announced:
+                announced.write("call\n")
         try:
             await asyncio.sleep(self.delay_s)
         except asyncio.CancelledError:
@@ -157,9 +157,14 @@ class Slow(_Model):
 
 
 def slow(
-    delay_ms: float, input_type: str = TEXT, output_type: str | None = None, announce: bool = False
+    delay_ms: float, input_type: str = TEXT, output_type: str | None = None, started: str = ""
 ) -> Slow:
-    return Slow(delay_ms, input_type, output_type or input_type, announce)
+    return Slow(delay_ms, input_type, output_type or input_type, started)
+
+
+def calls_started(path: Path) -> int:
+    """How many calls a Slow stage given `started=path` has begun."""
+    return len(path.read_text().splitlines()) if path.exists() else 0
 
 
 class Failing(_Model):

@@ -22,9 +22,9 @@ import grpc
 from grpc import aio
 
 from tests.conftest import write_echo_composition
-from tests.faults.stages import calls_started
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.router_service.waiting import until
+from tests.stages import calls_started
 from tutti.v1 import router_pb2_grpc
 from workbench.mesh import READY_PREFIX
 
@@ -186,7 +186,7 @@ async def test_sigterm_on_a_specialist_lets_every_call_in_flight_finish(tmp_path
     stage = specialist(
         tmp_path,
         "slow",
-        "tests.faults.stages:announcing_slow",
+        "tests.stages:slow",
         f"{{delay_ms: 800, started: '{started}'}}",
     )
     front = router(tmp_path, f'"{stage.address}"')

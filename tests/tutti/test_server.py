@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from specialist_service import Backend, SpecialistConfig, StageServicer, build_backend, service
-from tests.stages import CALL_STARTED, Slow
+from tests.stages import Slow, calls_started
 from tutti.errors import INTERNAL_MESSAGE, NotFoundError, RequestError, TuttiError
 from tutti.messages import pack
 from tutti.server import Server, ServerOptions, Service
@@ -289,9 +289,9 @@ def slow_specialist_config(tmp_path: Path) -> Path:
             stage: slow
             backend: python
             factory: "tests.stages:slow"
-            options: {delay_ms: 1500, announce: true}
+            options: {delay_ms: 1500, started: STARTED}
             """
-        )
+        ).replace("STARTED", str(tmp_path / "started"))
     )
     return path
 
@@ -323,9 +323,8 @@ async def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
             texts = [f"call {i}" for i in range(5)]
             calls = [asyncio.ensure_future(stage.Invoke(invoke_request(t))) for t in texts]
             # The model takes 1.5 s to answer; SIGTERM goes once every call is with it.
-            await eventually(
-                lambda: log.read_text().count(CALL_STARTED) == len(texts), "calls in flight"
-            )
+            started = slow_specialist_config.parent / "started"
+            await eventually(lambda: calls_started(started) == len(texts), "calls in flight")
             process.send_signal(signal.SIGTERM)
 
             changed = await asyncio.wait_for(watch.read(), PROMPTLY_S)
