@@ -102,31 +102,26 @@ def quickstart(base: Path, tmp_path: Path) -> Iterator[str]:
     folder = tmp_path / "quickstart"
     shutil.copytree(ROOT / "examples" / "quickstart", folder)
     # Run outside the repository, so that nothing imports this tree instead of the install.
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [str(base / "tutti"), "up", "composition.yaml", "--port", "0"],
         cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    try:
-        assert process.stdout is not None
-        router = ""
-        for line in process.stdout:
-            if line.split()[:1] == ["router"]:
-                router = line.split()[1]
-            if line.startswith("Ctrl-C"):
-                break
-        assert router, process.stderr.read() if process.stderr else "no output"
-        yield router
-    finally:
-        process.send_signal(signal.SIGINT)
+    ) as process:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            assert process.stdout is not None and process.stderr is not None
+            router = ""
+            for line in process.stdout:
+                if line.split()[:1] == ["router"]:
+                    router = line.split()[1]
+                if line.startswith("Ctrl-C"):
+                    break
+            assert router, process.stderr.read()
+            yield router
+        finally:
+            _stop(process, signal.SIGINT)
 
 
 def test_the_quickstart_serves_from_the_base_install(quickstart: str) -> None:
@@ -143,16 +138,25 @@ def test_the_quickstart_serves_from_the_base_install(quickstart: str) -> None:
 
 
 def test_a_merger_serves_from_the_base_install(base: Path, tmp_path: Path) -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [str(base / "tutti"), "serve", "merger"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith(f"{READY_PREFIX}merger on 127.0.0.1:")
+        finally:
+            _stop(process, signal.SIGTERM)
+        assert process.returncode == 0
+
+
+def _stop(process: subprocess.Popen[str], how: signal.Signals) -> None:
+    process.send_signal(how)
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline().startswith(f"{READY_PREFIX}merger on 127.0.0.1:")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
