@@ -1,5 +1,7 @@
-"""What Tutti adds to an LLM call: llama.cpp's server called directly, through a specialist
-(the openai backend), and through a router in front of that specialist, side by side.
+"""What Tutti adds to an LLM call: llama.cpp direct, through a specialist, through a router.
+
+The three paths run side by side: llama.cpp's server called directly, through a
+specialist (the openai backend), and through a router in front of that specialist.
 
     python -m bench.llm [--requests N] [--runs R] [--max-tokens T] [--out DIR]
 

@@ -19,7 +19,7 @@ from specialist_service._sections import (
     read_section,
     section_backend,
 )
-from tutti.config import Price, Problems, config_error, import_message_modules, read_number
+from tutti.config import Price, Problems, import_message_modules, read_number
 from tutti.errors import ConfigError, Problem
 from tutti.located_yaml import LocatedList, LocatedMap, load_located
 from tutti.messages import CLASSIFICATION, COMPLETION, MessageTypes
@@ -253,7 +253,7 @@ def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfi
         raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
     data, repeated = load_located(content, source)
     if repeated:
-        raise config_error([Problem(source, p.line, p.message, stage) for p in repeated])
+        raise ConfigError([Problem(source, p.line, p.message, stage) for p in repeated])
     if not isinstance(data, LocatedMap):
         raise ConfigError(Problem(source, 1, "a specialist config must be a mapping", stage))
     return SpecialistConfig.from_mapping(

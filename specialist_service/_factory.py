@@ -29,12 +29,12 @@ def build_backend(config: SpecialistConfig, types: MessageTypes | None = None) -
         case "python":
             return _python.build(config, types)
         case "sklearn":
-            _needs(problems, "sklearn", "joblib", "sklearn")
+            _needs(problems, "sklearn", "sklearn", ("sklearn", "joblib"))
             from specialist_service import _sklearn
 
             return _sklearn.build(config, types)
         case "openai":
-            _needs(problems, "openai", "httpx", "openai")
+            _needs(problems, "openai", "openai", ("httpx",))
             from specialist_service import _openai
 
             return _openai.build(
@@ -52,11 +52,13 @@ def build_backend(config: SpecialistConfig, types: MessageTypes | None = None) -
             assert_never(config.backend)
 
 
-def _needs(problems: Problems, backend: str, module: str, extra: str) -> None:
+def _needs(problems: Problems, backend: str, extra: str, modules: tuple[str, ...]) -> None:
     """Fail with the install that is missing: the base install has no backend's libraries."""
-    if importlib.util.find_spec(module) is None:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
         raise problems.fail(
-            "backend", f"the {backend} backend needs {module}: pip install 'tutti[{extra}]'"
+            "backend",
+            f"the {backend} backend needs {', '.join(missing)}: pip install 'tutti[{extra}]'",
         )
 
 

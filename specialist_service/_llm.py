@@ -155,7 +155,9 @@ def load_contract(
     classes = []
     for key, name in (("input", input_type), ("output", output_type)):
         if not types.knows(name):
-            section.problems.report(key, f"unknown message type {name}")
+            section.problems.report(
+                key, f"unknown message type {name} (add its module to 'imports')"
+            )
         else:
             classes.append(types.message_class(name))
     system = section.text("system")

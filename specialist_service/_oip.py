@@ -1,6 +1,7 @@
 """The `oip` backend: a model on an Open Inference Protocol (KServe v2) server, over gRPC.
 
     backend: oip
+    imports: [tutti.support.v1.support_pb2]
     input: tutti.support.v1.Ticket
     output: tutti.v1.Classification
     oip:

@@ -90,7 +90,7 @@ def read(
     classes = []
     for key, name in (("input", input_type), ("output", output_type)):
         if name and not types.knows(name):
-            problems.report(key, f"unknown message type {name}")
+            problems.report(key, f"unknown message type {name} (add its module to 'imports')")
         elif name:
             classes.append(types.message_class(name))
     if len(classes) < 2:

@@ -1,6 +1,7 @@
 """The `openai` backend: chat completions from any OpenAI-compatible server, over httpx.
 
     backend: openai
+    imports: [tutti.support.v1.support_pb2]
     input: tutti.support.v1.Resolution
     output: tutti.support.v1.Resolution
     openai:

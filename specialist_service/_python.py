@@ -117,7 +117,7 @@ def _declared_type(
     if isinstance(own, type) and issubclass(own, message.Message):
         own = own.DESCRIPTOR.full_name
     configured = getattr(config, key)
-    unknown = "unknown message type {}; is the module defining it imported?"
+    unknown = "unknown message type {} (add its module to 'imports')"
     if configured and not types.knows(configured):
         problems.report(key, unknown.format(configured))
         return ""

@@ -85,7 +85,9 @@ def build(config: SpecialistConfig, types: MessageTypes) -> SklearnBackend:
     except Exception as exc:  # unpickling runs arbitrary code; any failure is the file's
         raise config.error("model", f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
     if not types.knows(config.input):
-        raise config.error("input", f"unknown message type {config.input}")
+        raise config.error(
+            "input", f"unknown message type {config.input} (add its module to 'imports')"
+        )
     field = types.message_class(config.input).DESCRIPTOR.fields_by_name.get(config.text_field)
     if field is None or field.type != descriptor.FieldDescriptor.TYPE_STRING or field.is_repeated:
         raise config.error("text_field", f"{config.input} has no string field {config.text_field}")

@@ -160,3 +160,20 @@ def _stop(process: subprocess.Popen[str], how: signal.Signals) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def test_a_command_that_needs_an_extra_names_it(base: Path, tmp_path: Path) -> None:
+    data = tmp_path / "tickets.csv"
+    data.write_text("text,label\nreset my password,account\nrefund please,billing\n")
+    done = subprocess.run(
+        [str(base / "tutti"), "train", str(data), "--model", "cheap", "--out", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "pip install 'tutti[sklearn]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tutti.errors import ConfigError, Problem
+from tutti.located_yaml import LocatedMap, line_of
 from tutti.v1 import stage_pb2
 
 __all__ = [
     "Price",
     "Problems",
-    "config_error",
     "import_message_modules",
     "read_number",
     "unknown_keys",
@@ -117,6 +117,22 @@ class Problems:
             Problem(self.source, self._line(key) if line is None else line, message, self.stage)
         )
 
+    def at_line(self, line: int, message: str, stage: str | None = None) -> None:
+        """`message` at `line` (of the file, or of `stage` when it is given)."""
+        self.found.append(
+            Problem(self.source, line, message, self.stage if stage is None else stage)
+        )
+
+    def located(self, mapping: object, stage: str | None = None) -> Callable[[str, str], None]:
+        """A `report(key, message)` for the readers above that puts each problem at the line
+        of `key` inside `mapping`, a mapping read by tutti.located_yaml."""
+
+        def report(key: str, message: str) -> None:
+            line = mapping.line_of(key) if isinstance(mapping, LocatedMap) else line_of(mapping)
+            self.at_line(line, message, stage)
+
+        return report
+
     def under(self, prefix: str) -> Callable[[str, str], None]:
         """A `report(key, message)` for the readers above (read_number, Price.from_mapping),
         whose messages name their key: each lands on the line of `prefix.key`."""
@@ -132,16 +148,11 @@ class Problems:
     def fail(self, key: str, message: str) -> ConfigError:
         """Report a problem past which reading cannot go; the error lists every one so far."""
         self.report(key, message)
-        return config_error(self.found)
+        return ConfigError(self.found)
 
     def raise_if_any(self) -> None:
         if self.found:
-            raise config_error(self.found)
-
-
-def config_error(problems: Sequence[Problem]) -> ConfigError:
-    """One ConfigError listing all `problems`, one a line."""
-    return ConfigError(problems)
+            raise ConfigError(self.found)
 
 
 def import_message_modules(

@@ -36,8 +36,13 @@ def _merger_service(compositions: list[str]) -> Service:
     import merger_service
     from router_service import read_composition
 
-    imports = dict.fromkeys(m for path in compositions for m in read_composition(path).imports)
-    return merger_service.service(imports=list(imports), source=", ".join(compositions))
+    # As written, not only those that imported: a module that fails is the merger's error.
+    listed: dict[str, None] = {}
+    for path in compositions:
+        modules = read_composition(path).document.get("imports")
+        if isinstance(modules, list):
+            listed.update(dict.fromkeys(str(m) for m in modules))
+    return merger_service.service(imports=list(listed), source=", ".join(compositions))
 
 
 def _server_tls(args: argparse.Namespace) -> ServerTls | None:

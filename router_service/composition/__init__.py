@@ -12,7 +12,6 @@ from router_service.composition._policies import (
     parse_retry,
 )
 from router_service.composition._read import TOP_KEYS, Draft, read_composition
-from router_service.composition._report import Reporter
 from router_service.composition._stages import parse_budget, parse_cache_backend, parse_stage
 from tutti.messages import CLASSIFICATION
 
@@ -27,7 +26,6 @@ __all__ = [
     "Builder",
     "Compiler",
     "Draft",
-    "Reporter",
     "compile_composition",
     "parse_budget",
     "parse_cache_backend",

@@ -91,8 +91,8 @@ def _compile(c: Compiler) -> Composition:
         for name, spec in c.draft.stages.items()
         if name not in c.used
     ]
-    if c.reporter.problems or flow is None:
-        raise CompositionError(sorted(c.reporter.problems, key=lambda p: p.line))
+    if c.reporter.found or flow is None:
+        raise CompositionError(sorted(c.reporter.found, key=lambda p: p.line))
     if c.draft.budget.latency_ms is not None:
         # The slowest path, counting each stage at its budget.
         budgets = {

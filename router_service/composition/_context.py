@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from router_service.composition._read import Draft
-from router_service.composition._report import Reporter
 from router_service.plan import Escalation, Node, StageSpec, stage_of
-from tutti.config import read_number, unknown_keys
+from tutti.config import Problems, read_number, unknown_keys
 from tutti.located_yaml import LocatedList, LocatedMap, line_of
 from tutti.messages import CLASSIFICATION, MessageTypes, follow_to_classification
 
@@ -37,8 +36,8 @@ class Compiler:
     ) -> None:
         self.builders = builders
         self.draft = draft
-        self.reporter = Reporter(draft.source)
-        self.reporter.problems.extend(draft.problems)
+        self.reporter = Problems(draft.source)
+        self.reporter.found.extend(draft.problems)
         self.described = described
         self.types = types
         self.stage_types: dict[str, tuple[str, str]] = {}
@@ -52,7 +51,7 @@ class Compiler:
         self.depth = 0
 
     def error(self, line: int, message: str, stage: str = "") -> None:
-        self.reporter.add(line, message, stage)
+        self.reporter.at_line(line, message, stage)
 
     # -- types -------------------------------------------------------------
 
@@ -198,7 +197,7 @@ class Compiler:
         return all(key in body for key in required)
 
     def at(self, mapping: Any, stage: str = "") -> Any:
-        return self.reporter.at(mapping, stage)
+        return self.reporter.located(mapping, stage)
 
     def tiers(self, raw: Any, line: int, stage: str = "") -> tuple[Escalation, ...]:
         """`{below, to}` or a list of them, sorted lowest threshold first."""

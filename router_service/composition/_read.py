@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from router_service.composition._report import Reporter
 from router_service.composition._stages import parse_budget, parse_cache_backend, parse_stage
 from router_service.plan import Budget, CacheBackend, StageSpec
-from tutti.config import import_message_modules, unknown_keys
+from tutti.config import Problems, import_message_modules, unknown_keys
 from tutti.errors import ConfigError, Problem
 from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
 
@@ -59,18 +58,18 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
         except OSError as exc:
             raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}")) from exc
     document, duplicates = load_located(text, source)
-    reporter = Reporter(source)
-    reporter.problems.extend(duplicates)
+    reporter = Problems(source)
+    reporter.found.extend(duplicates)
     if not isinstance(document, LocatedMap):
         raise ConfigError(
             Problem(source, line_of(document, 1), "a composition must be a YAML mapping")
         )
-    report = reporter.at(document)
+    report = reporter.located(document)
     for key in unknown_keys(document, TOP_KEYS):
         report(key, f"unknown key '{key}' (allowed: {', '.join(TOP_KEYS)})")
     for key in ("composition", "input", "output", "stages", "flow"):
         if key not in document:
-            reporter.add(document.line, f"missing required key '{key}'")
+            reporter.at_line(document.line, f"missing required key '{key}'")
     name = document.get("composition", "")
     if not isinstance(name, str):
         report("composition", "'composition' must be a name")
@@ -94,19 +93,19 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
         stages=stages,
         document=document,
         cache=parse_cache_backend(document.get("cache"), document.line_of("cache"), reporter),
-        problems=tuple(reporter.problems),
+        problems=tuple(reporter.found),
         imports=imports,
     )
 
 
-def _import_modules(document: LocatedMap, reporter: Reporter) -> tuple[str, ...]:
+def _import_modules(document: LocatedMap, reporter: Problems) -> tuple[str, ...]:
     """Import the modules named in `imports`, so that their message types are known."""
     modules = document.get("imports")
 
     def report(index: int | None, message: str) -> None:
         if index is not None and isinstance(modules, LocatedList):
-            reporter.add(modules.line_of(index), message)
+            reporter.at_line(modules.line_of(index), message)
         else:
-            reporter.add(document.line_of("imports"), message)
+            reporter.at_line(document.line_of("imports"), message)
 
     return import_message_modules(modules, report)

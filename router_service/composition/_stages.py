@@ -12,9 +12,8 @@ from router_service.composition._policies import (
     parse_hedge,
     parse_retry,
 )
-from router_service.composition._report import Reporter
 from router_service.plan import Budget, CacheBackend, CachePolicy, StageSpec
-from tutti.config import Price, read_number, unknown_keys
+from tutti.config import Price, Problems, read_number, unknown_keys
 from tutti.located_yaml import line_of
 
 __all__ = ["parse_budget", "parse_cache_backend", "parse_stage"]
@@ -46,17 +45,17 @@ def _type_name(data: Mapping[str, Any], key: str, report: Any) -> str:
     return value.strip()
 
 
-def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpec | None:
+def parse_stage(name: str, data: Any, line: int, reporter: Problems) -> StageSpec | None:
     if not isinstance(data, Mapping):
-        reporter.add(line, "a stage must be a mapping with at least an endpoint", name)
+        reporter.at_line(line, "a stage must be a mapping with at least an endpoint", name)
         return None
-    report = reporter.at(data, name)
+    report = reporter.located(data, name)
     for key in unknown_keys(data, STAGE_KEYS):
         report(key, f"unknown key '{key}' (allowed: {', '.join(STAGE_KEYS)})")
     if "endpoint" in data:
         endpoint = parse_endpoint(data["endpoint"], report)
     else:
-        reporter.add(
+        reporter.at_line(
             line_of(data, line),
             "missing 'endpoint' (host:port, dns:///name:port, or a list of IP:port)",
             name,
@@ -77,14 +76,14 @@ def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpe
     price = None
     if "price" in data:
         if isinstance(data["price"], Mapping):
-            price = Price.from_mapping(data["price"], reporter.at(data["price"], name))
+            price = Price.from_mapping(data["price"], reporter.located(data["price"], name))
         else:
             report("price", "'price' must be a mapping such as {per_call_usd: 0.002}")
     cache = None
     if "cache" in data:
         raw = data["cache"]
         if isinstance(raw, Mapping):
-            cache_report = reporter.at(raw, name)
+            cache_report = reporter.located(raw, name)
             for key in unknown_keys(raw, ("ttl_s", "max_entries")):
                 cache_report(key, f"unknown cache key '{key}'")
             ttl = read_number(raw, "ttl_s", cache_report, minimum=0.0, exclusive=True)
@@ -123,13 +122,15 @@ def parse_stage(name: str, data: Any, line: int, reporter: Reporter) -> StageSpe
     )
 
 
-def parse_budget(data: Any, line: int, reporter: Reporter) -> Budget:
+def parse_budget(data: Any, line: int, reporter: Problems) -> Budget:
     if data is None:
         return Budget()
     if not isinstance(data, Mapping):
-        reporter.add(line, "'budget' must be a mapping such as {latency_ms: 800, cost_usd: 0.08}")
+        reporter.at_line(
+            line, "'budget' must be a mapping such as {latency_ms: 800, cost_usd: 0.08}"
+        )
         return Budget()
-    report = reporter.at(data)
+    report = reporter.located(data)
     for key in unknown_keys(data, ("latency_ms", "cost_usd")):
         report(key, f"unknown budget key '{key}' (allowed: latency_ms, cost_usd)")
     return Budget(
@@ -138,13 +139,15 @@ def parse_budget(data: Any, line: int, reporter: Reporter) -> Budget:
     )
 
 
-def parse_cache_backend(data: Any, line: int, reporter: Reporter) -> CacheBackend:
+def parse_cache_backend(data: Any, line: int, reporter: Problems) -> CacheBackend:
     if data is None:
         return CacheBackend()
     if not isinstance(data, Mapping):
-        reporter.add(line, "'cache' must be a mapping such as {backend: redis, url: redis://...}")
+        reporter.at_line(
+            line, "'cache' must be a mapping such as {backend: redis, url: redis://...}"
+        )
         return CacheBackend()
-    report = reporter.at(data)
+    report = reporter.located(data)
     for key in unknown_keys(data, ("backend", "url")):
         report(key, f"unknown cache key '{key}' (allowed: backend, url)")
     backend = data.get("backend", "memory")

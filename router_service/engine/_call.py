@@ -1,5 +1,7 @@
-"""One stage call, the `stage` node's coroutine: cache, budget checks, circuit, hedge or
-stream, status mapping and its StageRun. A fan-out's merge call is made here too.
+"""One stage call (the `stage` node's coroutine, and a fan-out's merge call).
+
+It checks the cache and the budget, passes the circuit, hedges or streams, maps the
+status and records the StageRun.
 
 How a call can fail, and what the request sees:
 - no time left, or its price passes the cap: DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED

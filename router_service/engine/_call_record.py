@@ -1,5 +1,4 @@
-"""What a stage call leaves behind: its StageRun, its metrics and span attributes, and the
-status a failed call maps to."""
+"""What a stage call leaves behind: its StageRun, metrics, span attributes and mapped status."""
 
 from __future__ import annotations
 

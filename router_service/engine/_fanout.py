@@ -1,5 +1,4 @@
-"""The `fanout` node's coroutine: every branch at once, then a merge of those in by quorum
-or the window's end."""
+"""The `fanout` node's coroutine: every branch at once, merged at quorum or the window's end."""
 
 from __future__ import annotations
 

