@@ -19,6 +19,7 @@ import grpc
 import pytest
 
 from inference import grpc_predict_v2_pb2 as oip
+from inference.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 
 ROOT = Path(__file__).resolve().parents[1]
 MLSERVER = ROOT / ".venv-mlserver" / "bin" / "mlserver"
@@ -154,25 +155,24 @@ def start_mlserver(folder: Path, models: Sequence[str]) -> RunningMLServer:
 
 def _wait_ready(server: RunningMLServer, models: Sequence[str], deadline: float) -> None:
     with grpc.insecure_channel(server.grpc_target) as channel:
+        stub = GRPCInferenceServiceStub(channel)
 
-        def ready(method: str, request: object, response: type[object]) -> bool:
-            call = channel.unary_unary(
-                f"/inference.GRPCInferenceService/{method}",
-                request_serializer=type(request).SerializeToString,  # type: ignore[attr-defined]
-                response_deserializer=response.FromString,  # type: ignore[attr-defined]
-            )
+        def server_ready() -> bool:
             try:
-                return bool(call(request, timeout=2).ready)
+                return stub.ServerReady(oip.ServerReadyRequest(), timeout=2).ready
+            except grpc.RpcError:
+                return False
+
+        def model_ready(name: str) -> bool:
+            try:
+                return stub.ModelReady(oip.ModelReadyRequest(name=name), timeout=2).ready
             except grpc.RpcError:
                 return False
 
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
                 pytest.fail(f"MLServer exited with {server.process.returncode}:\n{_tail(server)}")
-            if ready("ServerReady", oip.ServerReadyRequest(), oip.ServerReadyResponse) and all(
-                ready("ModelReady", oip.ModelReadyRequest(name=m), oip.ModelReadyResponse)
-                for m in models
-            ):
+            if server_ready() and all(model_ready(m) for m in models):
                 return
             time.sleep(0.2)
     pytest.fail(f"MLServer was not ready within {START_TIMEOUT_S:g}s:\n{_tail(server)}")
