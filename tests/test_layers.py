@@ -94,54 +94,46 @@ def is_private(dotted: str) -> bool:
     return any(part.startswith("_") and not part.startswith("__") for part in dotted.split("."))
 
 
-def test_the_packages_are_there_to_check() -> None:
-    """Otherwise every check below would pass on an empty graph."""
-    found = modules()
-    for package in ("tutti", "router_service", "specialist_service", "merger_service"):
-        assert package in found, package
-    assert len(graph()) > 100
-
-
-def test_imports_point_down_the_floors() -> None:
-    wrong = [
+def upward(imports: list[Import]) -> list[str]:
+    """Imports of a floor above the importer's."""
+    return [
         f"{i.where()}: {FLOOR_NAMES[FLOORS[i.importer.split('.')[0]]]} ({i.importer}) imports"
         f" {FLOOR_NAMES[FLOORS[i.target.split('.')[0]]]} ({i.target})"
-        for i in graph()
+        for i in imports
         if FLOORS[i.target.split(".")[0]] > FLOORS[i.importer.split(".")[0]]
     ]
-    assert not wrong, "\n".join(wrong)
 
 
-def test_no_package_imports_another_packages_private_module() -> None:
-    wrong = [
+def into_private(imports: list[Import]) -> list[str]:
+    """Imports of another package's private module."""
+    return [
         f"{i.where()}: {i.importer} imports {i.target}"
-        for i in graph()
+        for i in imports
         if i.importer.split(".")[0] != i.target.split(".")[0] and is_private(i.target)
     ]
-    assert not wrong, "\n".join(wrong)
 
 
-def test_services_and_tools_are_entered_only_through_their_public_face() -> None:
-    """A package of a floor above the ground is imported as the package (its `__init__`)
-    or one of its public modules: never a module of its interior."""
+def into_interior(imports: list[Import]) -> list[str]:
+    """Imports of a service's or tool's interior: anything but the package or a public module."""
     wrong = []
-    for i in graph():
+    for i in imports:
         top = i.target.split(".")[0]
         if top == i.importer.split(".")[0] or FLOORS[top] == 0:
             continue
         if i.target.count(".") > 1 or is_private(i.target):
             wrong.append(f"{i.where()}: {i.importer} imports {i.target}")
-    assert not wrong, "\n".join(wrong)
+    return wrong
 
 
-def test_there_is_no_import_cycle() -> None:
+def cycles(imports: list[Import], known: set[str]) -> list[str]:
+    """Each import cycle among the `known` modules, as a chain of imports with their lines."""
     edges: dict[str, set[str]] = {}
     lines: dict[tuple[str, str], str] = {}
-    for i in graph():
-        if i.target != i.importer and i.target in modules():
+    for i in imports:
+        if i.target != i.importer and i.target in known:
             edges.setdefault(i.importer, set()).add(i.target)
             lines.setdefault((i.importer, i.target), i.where())
-    cycles = []
+    found: list[str] = []
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     path: list[str] = []
 
@@ -151,7 +143,7 @@ def test_there_is_no_import_cycle() -> None:
         for target in sorted(edges.get(name, ())):
             if state.get(target) == 1:
                 loop = [*path[path.index(target) :], target]
-                cycles.append(
+                found.append(
                     " -> ".join(f"{a} ({lines[(a, b)]})" for a, b in itertools.pairwise(loop))
                 )
             elif target not in state:
@@ -162,7 +154,67 @@ def test_there_is_no_import_cycle() -> None:
     for name in sorted(edges):
         if name not in state:
             visit(name)
-    assert not cycles, "\n".join(cycles)
+    return found
+
+
+def test_the_packages_are_there_to_check() -> None:
+    """Otherwise every check below would pass on an empty graph."""
+    found = modules()
+    for package in ("tutti", "router_service", "specialist_service", "merger_service"):
+        assert package in found, package
+    assert len(graph()) > 100
+
+
+def test_imports_point_down_the_floors() -> None:
+    wrong = upward(graph())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_package_imports_another_packages_private_module() -> None:
+    wrong = into_private(graph())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_services_and_tools_are_entered_only_through_their_public_face() -> None:
+    """A package of a floor above the ground is imported as the package (its `__init__`)
+    or one of its public modules: never a module of its interior."""
+    wrong = into_interior(graph())
+    assert not wrong, "\n".join(wrong)
+
+
+def test_there_is_no_import_cycle() -> None:
+    wrong = cycles(graph(), set(modules()))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_each_check_reports_what_it_is_for() -> None:
+    """On a made-up graph with one mistake of each kind, every check names its mistake."""
+    here = ROOT / "tests" / "test_layers.py"
+
+    def edge(importer: str, target: str) -> Import:
+        return Import(importer, target, here, 1)
+
+    made_up = [
+        edge("tutti.messages", "router_service"),
+        edge("workbench.demo", "specialist_service._python"),
+        edge("workbench.serve", "router_service.engine.budget"),
+        edge("router_service.a", "router_service.b"),
+        edge("router_service.b", "router_service.a"),
+        edge("workbench.up", "router_service"),
+        edge("workbench.train", "specialist_service.training"),
+    ]
+    assert [w.split(": ", 1)[1] for w in upward(made_up)] == [
+        "the ground (tutti.messages) imports a service (router_service)"
+    ]
+    assert [w.split(": ", 1)[1] for w in into_private(made_up)] == [
+        "workbench.demo imports specialist_service._python"
+    ]
+    assert [w.split(": ", 1)[1] for w in into_interior(made_up)] == [
+        "workbench.demo imports specialist_service._python",
+        "workbench.serve imports router_service.engine.budget",
+    ]
+    loops = cycles(made_up, {"router_service.a", "router_service.b"})
+    assert len(loops) == 1 and "router_service.a" in loops[0] and "router_service.b" in loops[0]
 
 
 @pytest.mark.parametrize(
