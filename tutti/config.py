@@ -1,4 +1,4 @@
-"""Configuration shapes shared by every service, as frozen dataclasses."""
+"""Config primitives every service shares: prices, numbers, `imports:`, and collecting problems."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def read_number(
 
 
 class Problems:
-    """Every problem found in one configuration file, each at its dotted key's line.
+    """Every problem found in one configuration file, each at its line (or its dotted key's).
 
     Readers report and carry on with a default, so that one load names every
     mistake of the file at once instead of the first.
