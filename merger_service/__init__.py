@@ -13,7 +13,6 @@ from merger_service._strategies import CLASSIFICATION, Merged, Strategy, merge
 from tutti.config import Problems, import_message_modules
 from tutti.messages import MessageTypes
 from tutti.server import Service
-from tutti.v1 import merger_pb2_grpc
 
 __all__ = [
     "CLASSIFICATION",
@@ -44,5 +43,4 @@ def service(
     return Service(
         name=SERVICE_NAME,
         servicer=MergerServicer(types),
-        add_to_server=merger_pb2_grpc.add_MergerServiceServicer_to_server,
     )

@@ -30,7 +30,6 @@ from router_service.engine import (
 from router_service.plan import Composition
 from tutti.interceptor import Gate
 from tutti.server import Service
-from tutti.v1 import router_pb2_grpc
 
 __all__ = [
     "Composition",
@@ -92,7 +91,6 @@ def service(router: Router, authorize: Callable[[Any], None] | None = None) -> S
     return Service(
         name="tutti.v1.RouterService",
         servicer=RouterServicer(router),
-        add_to_server=router_pb2_grpc.add_RouterServiceServicer_to_server,
         close=router.close,
         authorize=authorize,
         gate=gate,

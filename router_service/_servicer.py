@@ -13,6 +13,7 @@ from grpc import aio
 
 from router_service._router import Router
 from tutti.errors import INTERNAL_MESSAGE, TuttiError
+from tutti.interceptor import Undecodable, takes_undecodable
 from tutti.v1 import router_pb2, router_pb2_grpc
 
 __all__ = ["RouterServicer"]
@@ -65,15 +66,18 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.ListCompositionsResponse:
         return self.router.list()
 
+    @takes_undecodable
     async def RouteStream(
         self,
-        request_iterator: AsyncIterator[router_pb2.RouteStreamRequest],
+        request_iterator: AsyncIterator[router_pb2.RouteStreamRequest | Undecodable],
         context: aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[router_pb2.RouteStreamResponse]:
         """Routes each request concurrently (at most 64 at once); a failed one does not end the stream.
 
         A request holds its slot until its answer is queued, and the queue is
-        bounded: a client that stops reading stops being read.
+        bounded: a client that stops reading stops being read. A frame that is
+        not a RouteStreamRequest is answered INVALID_ARGUMENT (with no request_id:
+        its bytes cannot say one) and the stream goes on.
         """
         results: asyncio.Queue[router_pb2.RouteStreamResponse | None] = asyncio.Queue(
             maxsize=MAX_STREAM_IN_FLIGHT
@@ -81,7 +85,13 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         slots = asyncio.Semaphore(MAX_STREAM_IN_FLIGHT)
         tasks: set[asyncio.Task[None]] = set()
 
-        async def one(item: router_pb2.RouteStreamRequest) -> None:
+        async def one(item: router_pb2.RouteStreamRequest | Undecodable) -> None:
+            if isinstance(item, Undecodable):
+                refused = item.error()
+                answer = router_pb2.RouteError(code=refused.code.value[0], message=str(refused))
+                await results.put(router_pb2.RouteStreamResponse(error=answer))
+                slots.release()
+                return
             try:
                 response = await self.router.route(item.request, context.time_remaining())
                 await results.put(

@@ -101,7 +101,6 @@ def service(
     return Service(
         name="tutti.v1.StageService",
         servicer=StageServicer(config, backend, types),
-        add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
         # Backends holding connections (openai, oip) close them when the server stops.
         close=backend.aclose,
     )

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from grpc import aio
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
-from tutti.interceptor import Gate, guarded
+from tutti.interceptor import Gate, decoding_handlers, guarded_handlers
 from tutti.security import ServerTls
 from tutti.telemetry import server_interceptors
 
@@ -42,9 +43,9 @@ class ServerOptions:
 class Service:
     """A servicer with what the bootstrap needs to serve it."""
 
-    name: str  # full gRPC service name, e.g. "tutti.v1.StageService"
+    name: str  # full gRPC service name, e.g. "tutti.v1.StageService"; its methods come
+    # from the descriptor the generated module registered
     servicer: object
-    add_to_server: Callable[[Any, aio.Server], None]
     # Closes what the servicer opened (outbound channels); runs after the drain.
     close: Callable[[], Awaitable[None]] | None = None
     interceptors: Sequence[aio.ServerInterceptor] = field(default_factory=tuple)
@@ -85,17 +86,22 @@ class Server:
             maximum_concurrent_rpcs=options.max_in_flight,
         )
         self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        self._add(health.SERVICE_NAME, decoding_handlers(health.SERVICE_NAME, self.health))
         for service in self.services:
             gate = service.gate or Gate()
             gate.authorize = service.authorize
-            service.add_to_server(guarded(service.name, service.servicer, gate), self._server)
-        reflection.enable_server_reflection(
-            [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME],
-            self._server,
-        )
+            self._add(service.name, guarded_handlers(service.name, service.servicer, gate))
+        names = [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflecting = reflection.aio.ReflectionServicer(names)
+        self._add(reflection.SERVICE_NAME, decoding_handlers(reflection.SERVICE_NAME, reflecting))
         self.port = 0
         self._stopped = False
+
+    def _add(self, name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]) -> None:
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(name, handlers),)
+        )
+        self._server.add_registered_method_handlers(name, handlers)
 
     @property
     def address(self) -> str:

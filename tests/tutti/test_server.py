@@ -91,7 +91,6 @@ def stage_service(config: SpecialistConfig) -> tuple[Service, Backend]:
         Service(
             name=STAGE_SERVICE,
             servicer=StageServicer(config, backend),
-            add_to_server=stage_pb2_grpc.add_StageServiceServicer_to_server,
         ),
         backend,
     )
@@ -258,9 +257,7 @@ async def test_errors_map_to_their_status_on_unary_and_streaming_calls(
     start: Start, error: Exception, code: grpc.StatusCode, details: str
 ) -> None:
     raiser = Raiser(error)
-    service = Service(
-        "tutti.v1.RouterService", raiser, router_pb2_grpc.add_RouterServiceServicer_to_server
-    )
+    service = Service("tutti.v1.RouterService", raiser)
     running = await start([service])
     stub = router_pb2_grpc.RouterServiceStub(running.channel)
     with pytest.raises(aio.AioRpcError) as caught:
