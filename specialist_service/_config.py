@@ -21,7 +21,7 @@ from specialist_service._sections import (
 )
 from tutti.config import Price, Problems, import_message_modules, read_number
 from tutti.errors import ConfigError, Problem
-from tutti.located_yaml import LocatedList, LocatedMap, load_located
+from tutti.located_yaml import LocatedList, LocatedMap, load_located, read_config_text
 from tutti.messages import CLASSIFICATION, COMPLETION, MessageTypes
 
 __all__ = [
@@ -247,10 +247,7 @@ def load_specialist_config(path: str | Path, stage: str = "") -> SpecialistConfi
     """Read a YAML file into a SpecialistConfig; errors name the file, line and key."""
     path = Path(path)
     source = str(path)
-    try:
-        content = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
+    content = read_config_text(path, stage)
     data, repeated = load_located(content, source)
     if repeated:
         raise ConfigError([Problem(source, p.line, p.message, stage) for p in repeated])

@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tutti.errors import ConfigError, Problem
 
-__all__ = ["LocatedList", "LocatedMap", "line_of", "load_located"]
+__all__ = ["LocatedList", "LocatedMap", "line_of", "load_located", "read_config_text"]
+
+# libyaml's parser (several times faster on large files) where PyYAML was built with it;
+# its events carry the same marks, so every line below is the same either way.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_config_text(path: str | Path, stage: str = "") -> str:
+    """A configuration file's text; a file that cannot be read, or is not UTF-8, is a
+    ConfigError naming the file (and, for bytes that are not UTF-8, their offset and line)."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        why = f"is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise ConfigError(Problem(source, line, why, stage)) from None
 
 
 class LocatedMap(dict[str, Any]):
@@ -47,7 +68,7 @@ def _not_a_string(key: object) -> str:
     return f"key {key!r} must be a string"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that builds LocatedMap/LocatedList, rejects duplicate keys and merges `<<`."""
 
     source = "<composition>"
@@ -152,6 +173,10 @@ def load_located(text: str, source: str) -> tuple[Any, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         raise ConfigError(Problem(source, line, f"invalid YAML: {exc.problem or exc}")) from exc
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses (a NUL byte, say): it knows where, as a character offset.
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(Problem(source, line, f"invalid YAML: {exc.reason}")) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(Problem(source, 0, f"invalid YAML: {exc}")) from exc
     except RecursionError:

@@ -93,6 +93,10 @@ def build_fanout(c: Compiler, body: Any, line: int) -> Node | None:
                 elif value is not None:
                     weights[name] = value
     quorum_raw = read_number(body, "quorum", c.at(body), minimum=1.0)
+    if quorum_raw is not None and not quorum_raw.is_integer():
+        # A count of branches: 1.5 would otherwise be cut to 1 without a word.
+        c.error(body.line_of("quorum"), f"'quorum' must be a whole number, not {body['quorum']!r}")
+        quorum_raw = None
     quorum = int(quorum_raw) if quorum_raw is not None else len(branches)
     if quorum > len(branches) and branches:
         c.error(

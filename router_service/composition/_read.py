@@ -10,7 +10,7 @@ from router_service.composition._stages import parse_budget, parse_cache_backend
 from router_service.plan import Budget, CacheBackend, StageSpec
 from tutti.config import Problems, import_message_modules, unknown_keys
 from tutti.errors import ConfigError, Problem
-from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located
+from tutti.located_yaml import LocatedList, LocatedMap, line_of, load_located, read_config_text
 
 __all__ = ["TOP_KEYS", "Draft", "read_composition"]
 
@@ -53,10 +53,7 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     """Read a composition file; YAML that cannot be parsed at all raises ConfigError."""
     source = str(path)
     if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}")) from exc
+        text = read_config_text(path)
     document, duplicates = load_located(text, source)
     reporter = Problems(source)
     reporter.found.extend(duplicates)

@@ -151,6 +151,13 @@ CASES = [
         "quorum 3 is more than the 2 branches",
     ),
     (
+        "quorum_not_a_whole_number",
+        "flow:\n  fanout:\n    branches: {x: label, y: label}\n    merge: {by: merger, strategy: majority_vote}\n    quorum: 1.5\n",
+        14,
+        "",
+        "'quorum' must be a whole number, not 1.5",
+    ),
+    (
         "escalate_threshold_out_of_range",
         "flow:\n  route: {by: triage, cases: {x: a}, default: b, escalate: {below: 1.5, to: b}}\n",
         11,
@@ -339,7 +346,8 @@ def test_confidence_field_through_a_repeated_or_map_field_is_rejected(
 def test_confidence_field_of_a_singular_message_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "ticket.yaml"
     path.write_text(
-        "composition: t\ninput: tutti.v1.Text\noutput: tutti.support.v1.Triage\nstages:\n"
+        "composition: t\ninput: tutti.v1.Text\noutput: tutti.support.v1.Triage\n"
+        "imports: [tutti.support.v1.support_pb2]\nstages:\n"
         '  x: {endpoint: "127.0.0.1:1", input: tutti.v1.Text, output: tutti.support.v1.Triage}\n'
         '  y: {endpoint: "127.0.0.1:2", input: tutti.v1.Text, output: tutti.support.v1.Triage}\n'
         "flow:\n  cascade: {steps: [x, y], below: 0.5, field: intent}\n"

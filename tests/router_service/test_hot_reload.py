@@ -69,3 +69,18 @@ async def test_the_watcher_applies_a_change_on_its_own(mesh) -> None:
     rewrite(Path(path), "new")
     await until(lambda: "new" in str(m.router.engines["t"].composition.flow))
     assert output_text(await m.stub.Route(text_request("d"), timeout=5)) == "d (new)"
+
+
+async def test_a_change_to_bytes_that_are_not_utf8_is_logged_once_and_the_old_plan_serves(
+    mesh, caplog: pytest.LogCaptureFixture
+) -> None:
+    m: InLoopMesh = await mesh(TEMPLATE.format(flow="new"))
+    (path,) = m.router.sources
+    Path(path).write_bytes(Path(path).read_bytes() + b"# caf\xe9\n")
+    caplog.set_level(logging.ERROR, logger="tutti.router")
+    for _ in range(3):  # three ticks of the watcher
+        assert await m.router.reload_changed() == ()
+    refused = [r for r in caplog.records if "not UTF-8" in r.getMessage()]
+    assert len(refused) == 1, [r.getMessage() for r in caplog.records]
+    assert "Traceback" not in caplog.text
+    assert output_text(await m.stub.Route(text_request("a"), timeout=5)) == "a (new)"

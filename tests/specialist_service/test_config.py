@@ -143,6 +143,7 @@ def test_unknown_message_type_names_the_key(tmp_path: Path) -> None:
 def test_python_backend_takes_types_from_the_model_and_defaults_its_card() -> None:
     config = SpecialistConfig.from_mapping(
         {"backend": "python", "factory": "tests.stages:keyword_classifier",
+         "imports": ["tutti.support.v1.support_pb2"],
          "options": {"rules": {"refund": "billing"}, "default": "other",
                      "input_type": "tutti.support.v1.Ticket"}},
         stage="triage",

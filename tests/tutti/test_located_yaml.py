@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from tutti.errors import ConfigError
-from tutti.located_yaml import load_located
+from tutti.located_yaml import load_located, read_config_text
 
 DEFAULTS = """\
 base: &base {timeout: 1, retries: 2}
@@ -37,3 +37,26 @@ def test_earlier_merged_mappings_win_over_later_ones() -> None:
 def test_merging_something_other_than_a_mapping_is_invalid_yaml() -> None:
     with pytest.raises(ConfigError, match=r"f\.yaml:1: invalid YAML: expected a mapping"):
         load_located("item: {<<: 3}\n", "f.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error_with_its_offset_and_line(tmp_path) -> None:
+    path = tmp_path / "composition.yaml"
+    path.write_bytes(b"composition: t\nname: caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        read_config_text(path)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line) == (str(path), 2)
+    assert "not UTF-8 text: byte 0xe9 at offset 24" in problem.message
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a: 1\nb: 2\nc: \x00\n", 3),  # a character YAML refuses
+        ("a: 1\nb: " + "[" * 20_000 + "]" * 20_000 + "\n", 2),  # nesting past any sane depth
+    ],
+)
+def test_yaml_the_reader_refuses_is_a_config_error_with_a_line(text: str, line: int) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_located(text, "f.yaml")
+    assert caught.value.problems[0].line == line, caught.value

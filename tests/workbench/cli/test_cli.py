@@ -63,6 +63,19 @@ def test_check_reports_unparseable_yaml_like_any_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_check_reports_a_file_that_is_not_utf8_with_its_offset_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"composition: caf\xe9\n")
+
+    result = tutti("check", str(latin1))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{latin1}:1: is not UTF-8 text: byte 0xe9 at offset 16" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_check_fails_when_any_of_several_files_is_broken(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(BROKEN)
