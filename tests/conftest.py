@@ -18,7 +18,7 @@ from specialist_service import build_backend
 from specialist_service import service as specialist_service
 from tutti.server import Server, ServerOptions
 from tutti.v1 import router_pb2_grpc
-from workbench.mesh import stage_config
+from workbench.serve_blocks import stage_config
 
 
 @dataclass

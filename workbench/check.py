@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
+from workbench.serve_blocks import serve_problems
 
 if TYPE_CHECKING:
     from router_service import Described, Draft
@@ -15,19 +16,26 @@ __all__ = ["check"]
 
 
 def check(files: list[str], live: bool = False) -> int:
-    """Compile each file; print every problem; 1 if any file has one."""
+    """Compile each file and load its `serve:` blocks as `tutti up` would; print every
+    problem; 1 if any file has one."""
     from router_service import compile_composition, read_composition
 
     failed = 0
     for file in files:
         try:
             draft = read_composition(file)
+            served = serve_problems(draft)
             types = MessageTypes()
             described: dict[str, tuple[str, str]] = {}
             if live:
                 found = asyncio.run(_describe(draft, types))
                 described = {name: (d.input_type, d.output_type) for name, d in found.items()}
-            composition = compile_composition(draft, described, types)
+            try:
+                composition = compile_composition(draft, described, types)
+            except ConfigError as exc:
+                raise ConfigError(sorted([*exc.problems, *served], key=lambda p: p.line)) from exc
+            if served:
+                raise ConfigError(served)
         except ConfigError as exc:
             failed += 1
             count = len(exc.problems)

@@ -13,14 +13,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, Self
 
-from tutti.errors import ConfigError, Problem, TuttiError
+from tutti.errors import TuttiError
 
-if TYPE_CHECKING:
-    from specialist_service import SpecialistConfig
-
-__all__ = ["READY_PREFIX", "Mesh", "MeshError", "ready_line", "stage_config"]
+__all__ = ["READY_PREFIX", "Mesh", "MeshError", "ready_line"]
 
 READY_PREFIX = "tutti: serving "
 START_TIMEOUT_S = 120.0
@@ -31,35 +28,6 @@ OUTPUT_DRAIN_S = 2.0
 def ready_line(kind: str, address: str) -> str:
     """The line a service prints on stdout once it accepts requests."""
     return f"{READY_PREFIX}{kind} on {address}"
-
-
-def stage_config(composition: str | Path, stage: str) -> SpecialistConfig:
-    """The specialist configuration in a composition stage's `serve:` block.
-
-    The stage's declared input and output types apply unless the block sets
-    its own, the composition's `imports:` come before the block's own, and
-    relative paths resolve against the composition's folder.
-    """
-    from router_service import read_composition
-    from specialist_service import SpecialistConfig, key_lines
-
-    path = Path(composition)
-    draft = read_composition(path)
-    spec = draft.stages.get(stage)
-    if spec is None or spec.serve is None:
-        why = "no such stage" if spec is None else "the stage has no `serve:` block"
-        raise ConfigError(Problem(str(path), 0, why, stage))
-    data = dict(spec.serve)
-    for key, declared in (("input", spec.input), ("output", spec.output)):
-        if declared:
-            data.setdefault(key, declared)
-    own = data.get("imports")
-    if draft.imports and (own is None or isinstance(own, list)):
-        data["imports"] = [*draft.imports, *(own or [])]
-    lines = key_lines(spec.serve)
-    return SpecialistConfig.from_mapping(
-        data, str(path), stage, base_dir=path.resolve().parent, lines=lines
-    )
 
 
 class MeshError(TuttiError):

@@ -9,7 +9,8 @@ from tutti.errors import ConfigError, Problem
 from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
 from tutti.server import Server, ServerOptions, Service, serve_until_signal
 from tutti.telemetry import setup_telemetry
-from workbench.mesh import ready_line, stage_config
+from workbench.mesh import ready_line
+from workbench.serve_blocks import stage_config
 
 __all__ = ["serve"]
 

@@ -76,6 +76,36 @@ def test_check_reports_a_file_that_is_not_utf8_with_its_offset_not_a_traceback(
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_check_loads_serve_blocks_as_the_specialists_do(tmp_path: Path) -> None:
+    """What `tutti up` would refuse, `check` refuses first: unknown keys and bad values in a
+    stage's `serve:` block, each at its line, with the flow's own errors."""
+    composition = tmp_path / "served.yaml"
+    composition.write_text(
+        "composition: served\n"
+        "input: tutti.v1.Text\n"
+        "output: tutti.v1.Text\n"
+        "stages:\n"
+        "  echo:\n"
+        '    endpoint: "127.0.0.1:1"\n'
+        "    input: tutti.v1.Text\n"
+        "    output: tutti.v1.Text\n"
+        "    serve:\n"
+        "      backend: python\n"
+        '      factory: "tests.stages:echo"\n'
+        "      gpu: 8\n"
+        "      expected_latency_ms: -1\n"
+        "flow: nothing\n"
+    )
+
+    result = tutti("check", str(composition))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{composition}:12: stage 'echo': gpu: unknown key" in result.stdout
+    assert f"{composition}:13: stage 'echo': " in result.stdout
+    assert "'nothing'" in result.stdout  # the flow's error is listed too
+    assert result.stdout.splitlines()[0] == f"{composition}: 3 errors"
+
+
 def test_check_fails_when_any_of_several_files_is_broken(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(BROKEN)
