@@ -99,7 +99,9 @@ class Router:
     async def _load_one(
         self, path: str | Path, endpoints: Mapping[str, str], describe: bool
     ) -> Engine:
-        draft = read_composition(path)
+        # Reading and compiling run in a thread: a large or hostile file (refused or not)
+        # must not hold up the requests this loop is serving meanwhile.
+        draft = await asyncio.to_thread(read_composition, path)
         if endpoints:
             stages = {
                 name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
@@ -107,8 +109,11 @@ class Router:
             }
             draft = dataclasses.replace(draft, stages=stages)
         described = await describe_stages(draft, self.channels, self.types) if describe else {}
-        composition = compile_composition(
-            draft, {n: (d.input_type, d.output_type) for n, d in described.items()}, self.types
+        composition = await asyncio.to_thread(
+            compile_composition,
+            draft,
+            {n: (d.input_type, d.output_type) for n, d in described.items()},
+            self.types,
         )
         for warning in composition.warnings:
             log.warning("%s", warning)

@@ -12,6 +12,14 @@ from tutti.errors import ConfigError, Problem
 
 __all__ = ["LocatedList", "LocatedMap", "line_of", "load_located", "read_config_text"]
 
+# Past these, a file is refused before it costs more. A few KB of nested aliases ("billion
+# laughs") can stand for millions of nodes, which the compiler would walk as copies: a
+# document may expand to ALIAS_GROWTH times the nodes it writes out, or to EXPANDED_FLOOR
+# nodes, whichever is more (a file without aliases expands to itself, so large files pass).
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+ALIAS_GROWTH = 10
+EXPANDED_FLOOR = 100_000
+
 # libyaml's parser (several times faster on large files) where PyYAML was built with it;
 # its events carry the same marks, so every line below is the same either way.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -22,9 +30,13 @@ def read_config_text(path: str | Path, stage: str = "") -> str:
     ConfigError naming the file (and, for bytes that are not UTF-8, their offset and line)."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}", stage)) from exc
+    if len(data) > MAX_CONFIG_BYTES:
+        why = f"is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MB, more than any configuration"
+        raise ConfigError(Problem(source, 0, why, stage))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -184,4 +196,46 @@ def load_located(text: str, source: str) -> tuple[Any, list[Problem]]:
     finally:
         if loader is not None:
             loader.dispose()
+    _check_expansion(data, source)
     return data, loader.duplicates
+
+
+def _check_expansion(data: Any, source: str) -> None:
+    """Refuse a document whose aliases stand for many more nodes than it writes out: what
+    reads it walks every reference as a copy. Counted once per distinct node, so the count
+    costs no more than the file. (A node that contains itself PyYAML refuses already.)"""
+    expanded: dict[int, int] = {}
+    written = 1  # each mapping or list once, with its direct children
+
+    def size(value: Any) -> int:
+        nonlocal written
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in expanded:
+            return expanded[key]
+        children = list(value.values()) if isinstance(value, dict) else list(value)
+        written += len(children)
+        expanded[key] = 1 + sum(size(child) for child in children)
+        return expanded[key]
+
+    try:
+        total = size(data)
+    except RecursionError:
+        raise ConfigError(Problem(source, 0, "invalid YAML: nested too deeply")) from None
+    allowed = max(EXPANDED_FLOOR, ALIAS_GROWTH * written)
+    if total <= allowed:
+        return
+    line = line_of(data, 1)
+    if isinstance(data, LocatedMap) and data:
+        # The top-level key whose value grows the most is where to look.
+        worst = max(data, key=lambda k: size(data[k]))
+        line = data.line_of(worst)
+    raise ConfigError(
+        Problem(
+            source,
+            line,
+            f"its aliases expand to {total:,} nodes, {total // written:,} times the {written:,}"
+            f" it writes out (at most {allowed:,}): refused",
+        )
+    )

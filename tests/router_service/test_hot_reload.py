@@ -84,3 +84,23 @@ async def test_a_change_to_bytes_that_are_not_utf8_is_logged_once_and_the_old_pl
     assert len(refused) == 1, [r.getMessage() for r in caplog.records]
     assert "Traceback" not in caplog.text
     assert output_text(await m.stub.Route(text_request("a"), timeout=5)) == "a (new)"
+
+
+async def test_a_change_to_nested_aliases_is_refused_and_calls_go_on_meanwhile(
+    mesh, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A few hundred bytes of aliases that stand for millions of nodes ("billion laughs")."""
+    m: InLoopMesh = await mesh(TEMPLATE.format(flow="new"))
+    (path,) = m.router.sources
+    text = Path(path).read_text()
+    laughs = ["flows:", "  f0: &f0 {sequence: [new, new, new, new, new, new, new, new]}"]
+    laughs += [
+        f"  f{i}: &f{i} {{sequence: [{', '.join([f'*f{i - 1}'] * 8)}]}}" for i in range(1, 8)
+    ]
+    Path(path).write_text(text[: text.index("\nflow:")] + "\n" + "\n".join(laughs) + "\nflow: f7\n")
+    caplog.set_level(logging.ERROR, logger="tutti.router")
+    reload = asyncio.ensure_future(m.router.reload_changed())
+    answers = [await m.stub.Route(text_request(f"r{i}"), timeout=5) for i in range(5)]
+    assert await reload == ()
+    assert [output_text(a) for a in answers] == [f"r{i} (new)" for i in range(5)]
+    assert "aliases expand to" in caplog.text

@@ -60,3 +60,38 @@ def test_yaml_the_reader_refuses_is_a_config_error_with_a_line(text: str, line: 
     with pytest.raises(ConfigError) as caught:
         load_located(text, "f.yaml")
     assert caught.value.problems[0].line == line, caught.value
+
+
+def _laughs(levels: int) -> str:
+    lines = ["top:", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_that_expand_past_the_bound_are_refused_with_a_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_located(_laughs(7), "laughs.yaml")  # 640 bytes standing for ten million nodes
+    (problem,) = caught.value.problems
+    assert problem.line == 1 and "aliases expand to" in problem.message
+
+
+def test_a_large_file_without_aliases_and_modest_aliases_load() -> None:
+    plain = "".join(f"s{i}: {{a: 1, b: [1, 2, 3]}}\n" for i in range(40_000))  # 280k nodes
+    assert len(load_located(plain, "plain.yaml")[0]) == 40_000
+    assert load_located(_laughs(3), "small.yaml")[0]["top"]["l2"][0][0] == ["x"] * 10
+
+
+def test_an_alias_to_the_mapping_it_is_in_is_refused_with_its_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_located("a: 1\nb: &b\n  c: *b\n", "loop.yaml")
+    assert caught.value.problems[0].line in (2, 3), caught.value
+
+
+def test_a_file_past_the_size_bound_is_refused_unread(tmp_path, monkeypatch) -> None:
+    import tutti.located_yaml
+
+    monkeypatch.setattr(tutti.located_yaml, "MAX_CONFIG_BYTES", 1024)
+    path = tmp_path / "big.yaml"
+    path.write_text("a: 1\n" * 1000)
+    with pytest.raises(ConfigError, match="larger than"):
+        read_config_text(path)
