@@ -23,7 +23,7 @@ from router_service.engine import (
 )
 from router_service.plan import StageSpec
 from tutti.channels import ChannelPool
-from tutti.errors import ConfigError, NotFoundError, Problem, TuttiError
+from tutti.errors import ConfigError, NotFoundError, Problem, TuttiError, echoed
 from tutti.messages import MessageTypes, validate_input
 from tutti.v1 import router_pb2
 
@@ -134,7 +134,9 @@ class Router:
         engine = self.engines.get(name)
         if engine is None:
             served = ", ".join(sorted(self.engines)) or "none"
-            raise NotFoundError(f"composition '{name}' not found; this router serves: {served}")
+            raise NotFoundError(
+                f"composition '{echoed(name)}' not found; this router serves: {served}"
+            )
         return engine
 
     async def route(

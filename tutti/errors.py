@@ -20,6 +20,7 @@ generic message and a traceback in the server's log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ import grpc
 
 __all__ = [
     "INTERNAL_MESSAGE",
+    "MAX_PUBLIC_MESSAGE",
     "CompositionError",
     "ConfigError",
     "CostCapError",
@@ -41,10 +43,36 @@ __all__ = [
     "StageDeadlineError",
     "StageError",
     "TuttiError",
+    "bounded",
+    "echoed",
+    "without_addresses",
 ]
 
 
 INTERNAL_MESSAGE = "internal error; see the server log"
+# The longest message a client gets; what a client sent is echoed shorter still.
+MAX_PUBLIC_MESSAGE = 1000
+MAX_ECHO = 120
+_ADDRESS = re.compile(
+    r"(?:ipv4:|ipv6:|unix:)?(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])(?::\d+)?"
+)
+
+
+def bounded(text: str, limit: int = MAX_PUBLIC_MESSAGE) -> str:
+    """`text`, cut to `limit` characters with a note of how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}... ({len(text):,} characters in all)"
+
+
+def echoed(value: str) -> str:
+    """What a client sent (a name, a type URL), as a message may quote it: kept short."""
+    return bounded(value, MAX_ECHO)
+
+
+def without_addresses(text: str) -> str:
+    """`text` with network addresses taken out: where a stage runs is the server's business."""
+    return _ADDRESS.sub("<address>", text)
 
 
 class TuttiError(Exception):
@@ -54,8 +82,9 @@ class TuttiError(Exception):
 
     @property
     def public_message(self) -> str:
-        """What a client may be told: the message, unless the error is internal."""
-        return INTERNAL_MESSAGE if self.code is grpc.StatusCode.INTERNAL else str(self)
+        """What a client may be told: the message, unless the error is internal; never
+        longer than MAX_PUBLIC_MESSAGE (a status travels in headers, which have a limit)."""
+        return INTERNAL_MESSAGE if self.code is grpc.StatusCode.INTERNAL else bounded(str(self))
 
 
 @dataclass(frozen=True)
@@ -116,7 +145,7 @@ class StageError(TuttiError):
     @property
     def public_message(self) -> str:
         # Built from the stage's name and what the stage itself told its caller.
-        return str(self)
+        return bounded(str(self))
 
 
 class OutputValidationError(StageError):

@@ -8,7 +8,7 @@ from typing import Any as AnyType
 import protovalidate
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message, message_factory
 
-from tutti.errors import OutputValidationError, PayloadTypeError, RequestError
+from tutti.errors import OutputValidationError, PayloadTypeError, RequestError, echoed
 
 # Importing the generated modules registers Tutti's own types in the default pool. Domain
 # types (the support desk's among them) are a composition's `imports:`, not the core's.
@@ -147,7 +147,7 @@ class MessageTypes:
             raise PayloadTypeError(field, f"is empty; expected a packed {full_name}")
         actual = type_name_of(payload)
         if actual != full_name:
-            raise PayloadTypeError(field, f"holds {actual}; expected {full_name}")
+            raise PayloadTypeError(field, f"holds {echoed(actual)}; expected {full_name}")
         msg = self.message_class(full_name)()
         try:
             msg.ParseFromString(payload.value)

@@ -14,7 +14,7 @@ from router_service.engine._budget import Budgets
 from router_service.engine._client import StageClientError
 from router_service.engine._run import Run
 from router_service.plan import StageSpec
-from tutti.errors import StageCallError, StageDeadlineError, StageError
+from tutti.errors import StageCallError, StageDeadlineError, StageError, without_addresses
 from tutti.v1 import router_pb2
 
 __all__ = ["PASSED_THROUGH", "StageRecords"]
@@ -89,8 +89,9 @@ class StageRecords:
     ) -> StageError:
         """Record a failed call and return the error the request fails with."""
         code = error.code
-        # A stage's own words reach the client only in part: it may not be a Tutti service.
-        details = (error.details or code.name)[:200]
+        # A stage's own words reach the client only in part: it may not be a Tutti service,
+        # and where it runs (grpc's transport errors name the address) stays in the log.
+        details = without_addresses(error.details or code.name)[:200]
         if code is grpc.StatusCode.DEADLINE_EXCEEDED or (
             code is grpc.StatusCode.CANCELLED and Budgets.out_of_time(run)
         ):
