@@ -10,6 +10,7 @@ keyed by the files' modification times.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ import grpc
 from tutti.errors import ConfigError, Problem, TuttiError
 
 __all__ = [
+    "exposure_warnings",
     "ClientTls",
     "ServerTls",
     "TokenCheck",
@@ -154,3 +156,40 @@ class TokenCheck:
                     return
                 break
         raise UnauthenticatedError("missing or wrong bearer token (metadata 'authorization')")
+
+
+def exposure_warnings(
+    host: str, tls: bool, token: bool, token_file: str | None, kind: str
+) -> list[str]:
+    """What is open about a service about to serve, one sentence each; none on loopback
+    with nothing to say. Said at start, so that an exposed service is never silent."""
+    warnings: list[str] = []
+    if not _is_loopback(host):
+        if not tls:
+            warnings.append(
+                f"serving plaintext on {host}: anyone who reaches it can read and send calls"
+                " (give --tls-cert and --tls-key)"
+            )
+        if kind == "router" and not token:
+            warnings.append(
+                f"the router on {host} takes calls from anyone who reaches it (give --token-file)"
+            )
+    if token_file:
+        try:
+            mode = Path(token_file).stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & 0o077:
+            warnings.append(
+                f"{token_file} can be read by other users (mode {mode & 0o777:o}): chmod 600 it"
+            )
+    return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve anywhere

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from tutti.errors import ConfigError, Problem
-from tutti.security import ClientTls, ServerTls, TokenCheck, load_token
+from tutti.security import ClientTls, ServerTls, TokenCheck, exposure_warnings, load_token
 from tutti.server import Server, ServerOptions, Service, serve_until_signal
 from tutti.telemetry import setup_telemetry
 from workbench.mesh import ready_line
 from workbench.serve_blocks import stage_config
 
 __all__ = ["serve"]
+
+log = logging.getLogger("tutti.serve")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -81,7 +84,21 @@ async def _serve(args: argparse.Namespace) -> None:
     # Flags and secret files are checked before anything starts.
     tls = _server_tls(args)
     client_tls = _client_tls(args) if kind == "router" else None
+    if args.token_file and kind != "router":
+        # Refused rather than ignored: a specialist or merger would answer without one.
+        raise ConfigError(
+            Problem(
+                "<command line>",
+                0,
+                f"--token-file protects the router; a {kind} does not check tokens: keep it on"
+                " a private network or loopback, or require client certificates (--tls-client-ca)",
+            )
+        )
     token = load_token(args.token_file) if kind == "router" else None
+    for warning in exposure_warnings(
+        args.host, tls is not None, bool(token), args.token_file, kind
+    ):
+        log.warning("%s", warning)
     telemetry = setup_telemetry(f"tutti-{kind}")
     max_message_bytes = args.max_message_mb * 1024 * 1024
     if kind == "router":

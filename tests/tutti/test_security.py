@@ -219,3 +219,22 @@ def test_the_token_comes_from_a_file_or_the_environment(
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
     assert load_token(str(token_file)) == "from-file"
+
+
+def test_exposure_is_said_for_plaintext_or_tokenless_routers_off_loopback(tmp_path) -> None:
+    from tutti.security import exposure_warnings
+
+    assert exposure_warnings("127.0.0.1", False, False, None, "router") == []
+    assert exposure_warnings("::1", False, False, None, "specialist") == []
+    open_router = exposure_warnings("0.0.0.0", False, False, None, "router")
+    assert (
+        len(open_router) == 2 and "plaintext" in open_router[0] and "--token-file" in open_router[1]
+    )
+    assert exposure_warnings("10.0.0.5", True, True, None, "router") == []
+    assert exposure_warnings("10.0.0.5", True, False, None, "merger") == []
+    token = tmp_path / "token"
+    token.write_text("x")
+    token.chmod(0o600)
+    assert exposure_warnings("127.0.0.1", False, True, str(token), "router") == []
+    token.chmod(0o640)
+    assert "mode 640" in exposure_warnings("127.0.0.1", False, True, str(token), "router")[0]

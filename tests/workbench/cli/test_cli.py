@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.workbench.cli.running import QUICKSTART, tutti
+from tests.workbench.cli.running import QUICKSTART, ROOT, tutti
 
 BROKEN = """\
 composition: broken
@@ -175,3 +179,37 @@ def test_serve_help_teaches_limits_and_security() -> None:
         "--token-file",
     ):
         assert flag in result.stdout
+
+
+def test_a_token_file_given_to_a_specialist_is_refused_not_ignored(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    token.chmod(0o600)
+    for kind in ("specialist", "merger"):
+        result = tutti("serve", kind, "--token-file", str(token))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"--token-file protects the router; a {kind} does not check tokens" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_token_file_others_can_read_is_warned_of_at_start(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    token.chmod(0o644)
+    argv = [sys.executable, "-m", "workbench", "serve", "router", "--config", QUICKSTART]
+    with subprocess.Popen(
+        [*argv, "--token-file", str(token)],
+        cwd=ROOT,
+        env={**os.environ, "OTEL_SDK_DISABLED": "true", "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            assert process.stdout.readline().startswith("tutti: serving router on 127.0.0.1:")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+    assert f"{token} can be read by other users (mode 644): chmod 600 it" in stderr
+    assert "s3cret" not in stderr
