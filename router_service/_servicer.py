@@ -12,8 +12,9 @@ import grpc
 from grpc import aio
 
 from router_service._router import Router
+from tutti.decoding import Undecodable
 from tutti.errors import INTERNAL_MESSAGE, TuttiError
-from tutti.interceptor import Undecodable, takes_undecodable
+from tutti.interceptor import takes_undecodable
 from tutti.v1 import router_pb2, router_pb2_grpc
 
 __all__ = ["RouterServicer"]

@@ -1,53 +1,22 @@
-"""The one place that turns exceptions, and request bytes that do not decode, into gRPC statuses."""
+"""The one place that turns exceptions into gRPC statuses, and admits calls to a service."""
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf import descriptor_pool, message, message_factory
+from google.protobuf import descriptor_pool, message_factory
 from grpc import aio
 
-from tutti.errors import INTERNAL_MESSAGE, RequestError, TuttiError
+from tutti.decoding import HANDLER_KINDS, Decoder, Undecodable
+from tutti.errors import INTERNAL_MESSAGE, OverloadedError, TuttiError
 
-__all__ = ["Gate", "Undecodable", "decoding_handlers", "guarded_handlers", "takes_undecodable"]
+__all__ = ["Gate", "guarded_handlers", "takes_undecodable"]
 
 log = logging.getLogger("tutti.errors")
-# At most one log line per method this often about requests that did not decode: anyone
-# can send bytes, before any token is checked, and must not be able to fill the log.
-UNDECODABLE_LOG_EVERY_S = 10.0
-
-
-class Undecodable:
-    """A request message whose bytes did not decode, handed on in place of the message.
-
-    grpc runs a method's deserializer before the method, outside its error
-    mapping: a raise there reaches the client as UNKNOWN with the exception's
-    text and logs a traceback. So the deserializer returns this instead, and
-    the guard answers INVALID_ARGUMENT (or, for a stream of requests whose
-    method takes them, the method answers that one item).
-    """
-
-    __slots__ = ("type_name",)
-
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
-
-    def error(self) -> RequestError:
-        return RequestError("request", f"the bytes are not a valid {self.type_name}")
-
-
-# (request streaming, response streaming) -> grpc's handler constructor.
-_HANDLER_KINDS: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler[Any, Any]]] = {
-    (False, False): grpc.unary_unary_rpc_method_handler,
-    (False, True): grpc.unary_stream_rpc_method_handler,
-    (True, False): grpc.stream_unary_rpc_method_handler,
-    (True, True): grpc.stream_stream_rpc_method_handler,
-}
 
 
 def takes_undecodable(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,33 +24,6 @@ def takes_undecodable(method: Callable[..., Any]) -> Callable[..., Any]:
     then costs only that item); other methods' streams fail with INVALID_ARGUMENT."""
     method.takes_undecodable = True  # type: ignore[attr-defined]
     return method
-
-
-class _Decoder:
-    """A method's request deserializer that never raises; logs its failures, rate-limited."""
-
-    def __init__(self, method: str, cls: type[message.Message]) -> None:
-        self.method = method
-        self.cls = cls
-        self.type_name = cls.DESCRIPTOR.full_name
-        self._last_log = -UNDECODABLE_LOG_EVERY_S
-        self._unlogged = 0
-
-    def __call__(self, data: bytes) -> message.Message | Undecodable:
-        try:
-            return self.cls.FromString(data)
-        except message.DecodeError:
-            self._unlogged += 1
-            now = time.monotonic()
-            if now - self._last_log >= UNDECODABLE_LOG_EVERY_S:
-                log.warning(
-                    "%s: %d request(s) that are not a valid %s",
-                    self.method,
-                    self._unlogged,
-                    self.type_name,
-                )
-                self._last_log, self._unlogged = now, 0
-            return Undecodable(self.type_name)
 
 
 # grpc's stubs describe the sync server, where a streaming behaviour returns an
@@ -100,20 +42,54 @@ async def _abort(context: aio.ServicerContext[Any, Any], method: str, exc: Excep
 
 class Gate:
     """What every call of a service passes before its method runs: the caller's credentials,
-    and a count of the calls in flight (the queue depth a router reports)."""
+    and the service's limits. `in_flight` counts the calls being served (the queue depth a
+    router reports) and at most `limit` run at once; a call that streams requests counts
+    in `streams` instead, up to `stream_limit`, and its stream ends once no request came
+    for `stream_idle_s`. Health and reflection pass no gate: a busy or flooded service
+    still answers its probes."""
 
-    def __init__(self, authorize: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        authorize: Callable[[Any], None] | None = None,
+        limit: int = 0,
+        stream_limit: int = 0,
+        stream_idle_s: float = 0.0,
+    ) -> None:
         self.authorize = authorize
         self.in_flight = 0
+        self.streams = 0
+        self.limit = limit  # 0: no limit
+        self.stream_limit = stream_limit
+        self.stream_idle_s = stream_idle_s
+
+    def admit(self, streaming_requests: bool) -> None:
+        """Count a call in, or refuse it at once (RESOURCE_EXHAUSTED) past its limit."""
+        if streaming_requests:
+            if self.stream_limit and self.streams >= self.stream_limit:
+                raise OverloadedError(f"{self.streams} request streams are open, the most allowed")
+            self.streams += 1
+        else:
+            if self.limit and self.in_flight >= self.limit:
+                raise OverloadedError(f"{self.in_flight} calls in flight, the most allowed")
+            self.in_flight += 1
+
+    def release(self, streaming_requests: bool) -> None:
+        if streaming_requests:
+            self.streams -= 1
+        else:
+            self.in_flight -= 1
 
 
 def _unary_response(
-    method: str, behavior: Callable[..., Awaitable[Any]], gate: Gate
+    method: str, behavior: Callable[..., Awaitable[Any]], gate: Gate, streaming: bool = False
 ) -> Callable[..., Any]:
     authorize = gate.authorize
 
     async def run(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        gate.in_flight += 1
+        try:
+            gate.admit(streaming)
+        except OverloadedError as exc:
+            await context.abort(exc.code, exc.public_message)
         try:
             if authorize is not None:
                 authorize(context.invocation_metadata())
@@ -125,16 +101,21 @@ def _unary_response(
         except Exception as exc:  # noqa: BLE001 - this is the one place that maps them all
             await _abort(context, method, exc)
         finally:
-            gate.in_flight -= 1
+            gate.release(streaming)
 
     return run
 
 
-def _stream_response(method: str, behavior: _AsyncStreamBehavior, gate: Gate) -> Callable[..., Any]:
+def _stream_response(
+    method: str, behavior: _AsyncStreamBehavior, gate: Gate, streaming: bool = False
+) -> Callable[..., Any]:
     authorize = gate.authorize
 
     async def run(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-        gate.in_flight += 1
+        try:
+            gate.admit(streaming)
+        except OverloadedError as exc:
+            await context.abort(exc.code, exc.public_message)
         try:
             if authorize is not None:
                 authorize(context.invocation_metadata())
@@ -147,23 +128,36 @@ def _stream_response(method: str, behavior: _AsyncStreamBehavior, gate: Gate) ->
         except Exception as exc:  # noqa: BLE001
             await _abort(context, method, exc)
         finally:
-            gate.in_flight -= 1
+            gate.release(streaming)
 
     return run
 
 
-async def _refusing_undecodable(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    async for request in requests:
-        if isinstance(request, Undecodable):
+async def _requests(
+    requests: AsyncIterator[Any], refuse_undecodable: bool, idle_s: float
+) -> AsyncIterator[Any]:
+    """A stream of requests that ends once none came for `idle_s` (0: never), and that
+    refuses an undecodable item unless its method takes them."""
+    items = aiter(requests)
+    while True:
+        try:
+            request = await (asyncio.wait_for(anext(items), idle_s) if idle_s else anext(items))
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            log.info("closing a request stream idle for %.0f s", idle_s)
+            return
+        if refuse_undecodable and isinstance(request, Undecodable):
             raise request.error()
         yield request
 
 
-def _streamed_requests(behavior: Callable[..., Any]) -> Callable[..., Any]:
-    """A stream-request method's behaviour, its undecodable items refused unless it takes them."""
-    if getattr(behavior, "takes_undecodable", False):
-        return behavior
-    return lambda requests, context: behavior(_refusing_undecodable(requests), context)
+def _streamed_requests(behavior: Callable[..., Any], gate: Gate) -> Callable[..., Any]:
+    """A stream-request method's behaviour over the guarded stream of its requests."""
+    refuse = not getattr(behavior, "takes_undecodable", False)
+    return lambda requests, context: behavior(
+        _requests(requests, refuse, gate.stream_idle_s), context
+    )
 
 
 def guarded_handlers(
@@ -184,80 +178,13 @@ def guarded_handlers(
     for method in service.methods:
         full = f"/{service_name}/{method.name}"
         behavior = getattr(servicer, method.name)
-        decode = _Decoder(full, message_factory.GetMessageClass(method.input_type))
+        decode = Decoder(full, message_factory.GetMessageClass(method.input_type))
         encode = message_factory.GetMessageClass(method.output_type).SerializeToString
         if method.client_streaming:
-            behavior = _streamed_requests(behavior)
+            behavior = _streamed_requests(behavior, gate)
         run = (_stream_response if method.server_streaming else _unary_response)(
-            full, behavior, gate
+            full, behavior, gate, method.client_streaming
         )
-        make = _HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
+        make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
     return handlers
-
-
-def decoding_handlers(
-    service_name: str, servicer: object
-) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """Handlers for a service that is not Tutti's (health, reflection), whose methods keep
-    their own error handling: only request bytes that do not decode are answered here,
-    with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback."""
-    service = descriptor_pool.Default().FindServiceByName(service_name)
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in service.methods:
-        full = f"/{service_name}/{method.name}"
-        behavior = getattr(servicer, method.name)
-        decode = _Decoder(full, message_factory.GetMessageClass(method.input_type))
-        encode = message_factory.GetMessageClass(method.output_type).SerializeToString
-        run = _foreign_stream(behavior) if method.client_streaming else _foreign_unary(behavior)
-        make = _HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
-        handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
-    return handlers
-
-
-def _foreign_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
-    if inspect.isasyncgenfunction(behavior):
-
-        async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            if isinstance(request, Undecodable):
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
-            async for response in behavior(request, context):
-                yield response
-
-        return stream
-
-    async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        if isinstance(request, Undecodable):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
-        return await behavior(request, context)
-
-    return unary
-
-
-def _foreign_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
-    def refusing(
-        requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
-        async def each() -> AsyncIterator[Any]:
-            async for request in requests:
-                if isinstance(request, Undecodable):
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
-                yield request
-
-        return each()
-
-    # grpc.aio tells a streaming behaviour from one that writes to its context by its kind.
-    if inspect.isasyncgenfunction(behavior):
-
-        async def stream(
-            requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
-        ) -> Any:
-            async for response in behavior(refusing(requests, context), context):
-                yield response
-
-        return stream
-
-    async def unary(requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]) -> Any:
-        return await behavior(refusing(requests, context), context)
-
-    return unary

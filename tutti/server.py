@@ -14,7 +14,8 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
-from tutti.interceptor import Gate, decoding_handlers, guarded_handlers
+from tutti.decoding import decoding_handlers
+from tutti.interceptor import Gate, guarded_handlers
 from tutti.security import ServerTls
 from tutti.telemetry import server_interceptors
 
@@ -23,8 +24,12 @@ __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "s
 log = logging.getLogger("tutti.server")
 
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-# Calls one server runs at once; beyond it, RESOURCE_EXHAUSTED at once rather than a queue.
+# Calls one service runs at once; beyond it, RESOURCE_EXHAUSTED at once rather than a queue.
 DEFAULT_MAX_IN_FLIGHT = 256
+# Request streams (RouteStream) open at once, counted apart from calls, and how long one may
+# send nothing before it is closed: idle streams must not crowd out calls or probes.
+DEFAULT_MAX_STREAMS = 64
+DEFAULT_STREAM_IDLE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class ServerOptions:
     grace_s: float = 10.0
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    max_streams: int = DEFAULT_MAX_STREAMS
+    stream_idle_s: float = DEFAULT_STREAM_IDLE_S
     # TLS (mutual when it names a client CA); None serves plaintext, on loopback by default.
     tls: ServerTls | None = None
 
@@ -78,18 +85,18 @@ class Server:
         # The server span (when tracing is on) encloses the error mapping, which
         # wraps each servicer method, so it records the status the client gets.
         interceptors = [*server_interceptors(), *extra]
-        # grpc answers RESOURCE_EXHAUSTED itself past maximum_concurrent_rpcs: load beyond
-        # what the service can take is shed at once instead of queueing without bound.
-        self._server = aio.server(
-            interceptors=interceptors or None,
-            options=message_limits,
-            maximum_concurrent_rpcs=options.max_in_flight,
-        )
+        # Load beyond what a service can take is shed at once (RESOURCE_EXHAUSTED) by its
+        # Gate, not by grpc's maximum_concurrent_rpcs, which would count health checks and
+        # idle streams with the calls: a flooded service must still answer its probes.
+        self._server = aio.server(interceptors=interceptors or None, options=message_limits)
         self.health = health.aio.HealthServicer()
         self._add(health.SERVICE_NAME, decoding_handlers(health.SERVICE_NAME, self.health))
         for service in self.services:
             gate = service.gate or Gate()
             gate.authorize = service.authorize
+            gate.limit = options.max_in_flight
+            gate.stream_limit = options.max_streams
+            gate.stream_idle_s = options.stream_idle_s
             self._add(service.name, guarded_handlers(service.name, service.servicer, gate))
         names = [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME]
         reflecting = reflection.aio.ReflectionServicer(names)

@@ -124,6 +124,8 @@ async def _serve(args: argparse.Namespace) -> None:
         grace_s=args.grace,
         max_message_bytes=max_message_bytes,
         max_in_flight=args.max_in_flight,
+        max_streams=args.max_streams,
+        stream_idle_s=args.stream_idle_s,
         tls=tls,
     )
     server = Server(services, options)

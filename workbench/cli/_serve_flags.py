@@ -73,7 +73,22 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--max-in-flight",
         type=positive_int,
         default=256,
-        help="calls served at once; past it, RESOURCE_EXHAUSTED at once (default: %(default)s)",
+        help="calls served at once; past it, RESOURCE_EXHAUSTED at once (default: %(default)s);"
+        " health checks are never counted",
+    )
+    limits.add_argument(
+        "--max-streams",
+        type=positive_int,
+        default=64,
+        help="request streams (RouteStream) open at once, counted apart from calls"
+        " (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--stream-idle-s",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="close a request stream that sent nothing for this long (default: %(default)s)",
     )
     limits.add_argument(
         "--max-message-mb",
