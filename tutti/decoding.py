@@ -12,7 +12,7 @@ import grpc
 from google.protobuf import descriptor_pool, message, message_factory
 from grpc import aio
 
-from tutti.errors import RequestError
+from tutti.errors import RequestError, TuttiError
 
 __all__ = ["HANDLER_KINDS", "Decoder", "Undecodable", "decoding_handlers"]
 
@@ -79,11 +79,12 @@ class Decoder:
 
 
 def decoding_handlers(
-    service_name: str, servicer: object
+    service_name: str, servicer: object, authorize: Callable[[Any], None] | None = None
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     """Handlers for a service that is not Tutti's (health, reflection), whose methods keep
     their own error handling: only request bytes that do not decode are answered here,
-    with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback."""
+    with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback, and the
+    caller's credentials are checked first when `authorize` is given."""
     service = descriptor_pool.Default().FindServiceByName(service_name)
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in service.methods:
@@ -91,16 +92,34 @@ def decoding_handlers(
         behavior = getattr(servicer, method.name)
         decode = Decoder(full, message_factory.GetMessageClass(method.input_type))
         encode = message_factory.GetMessageClass(method.output_type).SerializeToString
-        run = _foreign_stream(behavior) if method.client_streaming else _foreign_unary(behavior)
+        if method.client_streaming:
+            run = _foreign_stream(behavior, authorize)
+        else:
+            run = _foreign_unary(behavior, authorize)
         make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
         handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
     return handlers
 
 
-def _foreign_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+async def _authorized(
+    authorize: Callable[[Any], None] | None, context: aio.ServicerContext[Any, Any]
+) -> None:
+    """Check the call's credentials, if this service asks for them."""
+    if authorize is None:
+        return
+    try:
+        authorize(context.invocation_metadata())
+    except TuttiError as exc:
+        await context.abort(exc.code, exc.public_message)
+
+
+def _foreign_unary(
+    behavior: Callable[..., Any], authorize: Callable[[Any], None] | None
+) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
 
         async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            await _authorized(authorize, context)
             if isinstance(request, Undecodable):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
             async for response in behavior(request, context):
@@ -109,6 +128,7 @@ def _foreign_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
         return stream
 
     async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        await _authorized(authorize, context)
         if isinstance(request, Undecodable):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
         return await behavior(request, context)
@@ -116,7 +136,9 @@ def _foreign_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
     return unary
 
 
-def _foreign_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _foreign_stream(
+    behavior: Callable[..., Any], authorize: Callable[[Any], None] | None
+) -> Callable[..., Any]:
     def refusing(
         requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
@@ -134,12 +156,14 @@ def _foreign_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
         async def stream(
             requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
         ) -> Any:
+            await _authorized(authorize, context)
             async for response in behavior(refusing(requests, context), context):
                 yield response
 
         return stream
 
     async def unary(requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]) -> Any:
+        await _authorized(authorize, context)
         return await behavior(refusing(requests, context), context)
 
     return unary

@@ -100,7 +100,13 @@ class Server:
             self._add(service.name, guarded_handlers(service.name, service.servicer, gate))
         names = [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME]
         reflecting = reflection.aio.ReflectionServicer(names)
-        self._add(reflection.SERVICE_NAME, decoding_handlers(reflection.SERVICE_NAME, reflecting))
+        # Reflection asks for the same credentials as the service it describes (the router's
+        # token); health stays open, for the kubelet's probes.
+        token = next((s.authorize for s in self.services if s.authorize is not None), None)
+        self._add(
+            reflection.SERVICE_NAME,
+            decoding_handlers(reflection.SERVICE_NAME, reflecting, token),
+        )
         self.port = 0
         self._stopped = False
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 import router_service
 from router_service import Router
@@ -203,6 +206,24 @@ async def test_the_router_token_refuses_missing_and_wrong_tokens(tmp_path: Path)
             text_request("x"), metadata=(("authorization", "Bearer s3cret"),), timeout=PROMPTLY_S
         )
         assert output_text(response) == "x"
+        # Reflection follows the token; health stays open for the kubelet's probes.
+        reflect = reflection_pb2_grpc.ServerReflectionStub(channel)
+        listing = reflection_pb2.ServerReflectionRequest(list_services="")
+
+        async def ask() -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
+            yield listing
+
+        with pytest.raises(aio.AioRpcError) as caught:
+            async for _ in reflect.ServerReflectionInfo(ask(), timeout=PROMPTLY_S):
+                pass
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        token = (("authorization", "Bearer s3cret"),)
+        answers = [a async for a in reflect.ServerReflectionInfo(ask(), metadata=token)]
+        names = {s.name for s in answers[0].list_services_response.service}
+        assert "tutti.v1.RouterService" in names
+        health = health_pb2_grpc.HealthStub(channel)
+        checked = await health.Check(health_pb2.HealthCheckRequest(), timeout=PROMPTLY_S)
+        assert checked.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         await channel.close()
         await server.stop(0)
