@@ -10,11 +10,12 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pool, message, message_factory
+from google.protobuf.descriptor import MethodDescriptor
 from grpc import aio
 
 from tutti.errors import RequestError, TuttiError
 
-__all__ = ["HANDLER_KINDS", "Decoder", "Undecodable", "decoding_handlers"]
+__all__ = ["Decoder", "Undecodable", "decoding_handlers", "method_handlers"]
 
 log = logging.getLogger("tutti.errors")
 
@@ -43,7 +44,7 @@ class Undecodable:
 
 
 # (request streaming, response streaming) -> grpc's handler constructor.
-HANDLER_KINDS: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler[Any, Any]]] = {
+_HANDLER_KINDS: dict[tuple[bool, bool], Callable[..., grpc.RpcMethodHandler[Any, Any]]] = {
     (False, False): grpc.unary_unary_rpc_method_handler,
     (False, True): grpc.unary_stream_rpc_method_handler,
     (True, False): grpc.stream_unary_rpc_method_handler,
@@ -78,6 +79,25 @@ class Decoder:
             return Undecodable(self.type_name)
 
 
+def method_handlers(
+    service_name: str,
+    servicer: object,
+    wrap: Callable[[MethodDescriptor, str, Callable[..., Any]], Callable[..., Any]],
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """The handlers of `servicer`'s methods, built once from the service's descriptor: each
+    request decoded by a Decoder, each behaviour as `wrap(method, full_name, behavior)`."""
+    service = descriptor_pool.Default().FindServiceByName(service_name)
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in service.methods:
+        full = f"/{service_name}/{method.name}"
+        run = wrap(method, full, getattr(servicer, method.name))
+        decode = Decoder(full, message_factory.GetMessageClass(method.input_type))
+        encode = message_factory.GetMessageClass(method.output_type).SerializeToString
+        make = _HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
+        handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
+    return handlers
+
+
 def decoding_handlers(
     service_name: str, servicer: object, authorize: Callable[[Any], None] | None = None
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
@@ -85,20 +105,13 @@ def decoding_handlers(
     their own error handling: only request bytes that do not decode are answered here,
     with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback, and the
     caller's credentials are checked first when `authorize` is given."""
-    service = descriptor_pool.Default().FindServiceByName(service_name)
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in service.methods:
-        full = f"/{service_name}/{method.name}"
-        behavior = getattr(servicer, method.name)
-        decode = Decoder(full, message_factory.GetMessageClass(method.input_type))
-        encode = message_factory.GetMessageClass(method.output_type).SerializeToString
+
+    def wrap(method: MethodDescriptor, _: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
         if method.client_streaming:
-            run = _foreign_stream(behavior, authorize)
-        else:
-            run = _foreign_unary(behavior, authorize)
-        make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
-        handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
-    return handlers
+            return _foreign_stream(behavior, authorize)
+        return _foreign_unary(behavior, authorize)
+
+    return method_handlers(service_name, servicer, wrap)
 
 
 async def _authorized(

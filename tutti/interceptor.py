@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.descriptor import MethodDescriptor
 from grpc import aio
 
-from tutti.decoding import HANDLER_KINDS, Decoder, Undecodable
+from tutti.decoding import Undecodable, method_handlers
 from tutti.errors import INTERNAL_MESSAGE, OverloadedError, TuttiError
 
 __all__ = ["Gate", "guarded_handlers", "takes_undecodable"]
@@ -141,7 +141,9 @@ async def _requests(
     items = aiter(requests)
     while True:
         try:
-            request = await (asyncio.wait_for(anext(items), idle_s) if idle_s else anext(items))
+            # A timeout scope, not wait_for: no task per request read.
+            async with asyncio.timeout(idle_s or None):
+                request = await anext(items)
         except StopAsyncIteration:
             return
         except TimeoutError:
@@ -172,19 +174,14 @@ def guarded_handlers(
     rather than in a grpc.aio interceptor, which would run a coroutine chain
     and build a new handler on every call.
     """
-    gate = gate or Gate()
-    service = descriptor_pool.Default().FindServiceByName(service_name)
-    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-    for method in service.methods:
-        full = f"/{service_name}/{method.name}"
-        behavior = getattr(servicer, method.name)
-        decode = Decoder(full, message_factory.GetMessageClass(method.input_type))
-        encode = message_factory.GetMessageClass(method.output_type).SerializeToString
+    guard = gate or Gate()
+
+    def wrap(
+        method: MethodDescriptor, full: str, behavior: Callable[..., Any]
+    ) -> Callable[..., Any]:
         if method.client_streaming:
-            behavior = _streamed_requests(behavior, gate)
-        run = (_stream_response if method.server_streaming else _unary_response)(
-            full, behavior, gate, method.client_streaming
-        )
-        make = HANDLER_KINDS[(method.client_streaming, method.server_streaming)]
-        handlers[method.name] = make(run, request_deserializer=decode, response_serializer=encode)
-    return handlers
+            behavior = _streamed_requests(behavior, guard)
+        respond = _stream_response if method.server_streaming else _unary_response
+        return respond(full, behavior, guard, method.client_streaming)
+
+    return method_handlers(service_name, servicer, wrap)

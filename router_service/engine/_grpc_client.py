@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from grpc import aio
 
@@ -52,6 +52,20 @@ def _neutral(exc: aio.AioRpcError) -> StageClientError:
     return StageClientError(exc.code(), exc.details() or "")
 
 
+T = TypeVar("T")
+
+
+async def _answer(call: aio.UnaryUnaryCall[Any, T]) -> T:
+    """The unary call's answer; its failure as a StageClientError."""
+    try:
+        return await call
+    except aio.AioRpcError as exc:
+        raise _neutral(exc) from None
+    finally:
+        # A caller that was cancelled (a hedge's losing copy) ends the RPC, not just its wait.
+        call.cancel()
+
+
 class GrpcStageClient:
     """One stage's calls through its channel; an AioRpcError becomes a StageClientError."""
 
@@ -62,14 +76,7 @@ class GrpcStageClient:
     async def invoke(
         self, request: stage_pb2.InvokeRequest, timeout: float | None
     ) -> stage_pb2.InvokeResponse:
-        call = self._stage.Invoke(request, timeout=timeout)
-        try:
-            return await call
-        except aio.AioRpcError as exc:
-            raise _neutral(exc) from None
-        finally:
-            # A caller that was cancelled (a hedge's losing copy) ends the RPC, not just its wait.
-            call.cancel()
+        return await _answer(self._stage.Invoke(request, timeout=timeout))
 
     async def invoke_stream(
         self, request: stage_pb2.InvokeStreamRequest, timeout: float | None
@@ -86,13 +93,7 @@ class GrpcStageClient:
     async def merge(
         self, request: merger_pb2.MergeRequest, timeout: float | None
     ) -> merger_pb2.MergeResponse:
-        call = self._merger.Merge(request, timeout=timeout)
-        try:
-            return await call
-        except aio.AioRpcError as exc:
-            raise _neutral(exc) from None
-        finally:
-            call.cancel()
+        return await _answer(self._merger.Merge(request, timeout=timeout))
 
     async def describe(self, timeout: float) -> stage_pb2.DescribeResponse:
         """The stage's contract and model card, waiting for the channel to be ready."""
