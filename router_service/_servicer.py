@@ -12,6 +12,7 @@ import grpc
 from grpc import aio
 
 from router_service._router import Router
+from router_service._stream_budget import StreamBudget
 from tutti.decoding import Undecodable
 from tutti.errors import INTERNAL_MESSAGE, TuttiError
 from tutti.interceptor import takes_undecodable
@@ -20,8 +21,6 @@ from tutti.v1 import router_pb2, router_pb2_grpc
 __all__ = ["RouterServicer"]
 
 log = logging.getLogger("tutti.router")
-
-MAX_STREAM_IN_FLIGHT = 64
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
@@ -73,31 +72,32 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         request_iterator: AsyncIterator[router_pb2.RouteStreamRequest | Undecodable],
         context: aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[router_pb2.RouteStreamResponse]:
-        """Routes each request concurrently (at most 64 at once); a failed one does not end the stream.
+        """Routes each request concurrently; a failed one does not end the stream.
 
-        A request holds its slot until its answer is queued, and the queue is
-        bounded: a client that stops reading stops being read. A frame that is
-        not a RouteStreamRequest is answered INVALID_ARGUMENT (with no request_id:
-        its bytes cannot say one) and the stream goes on.
+        A request holds its share of the stream's `StreamBudget` (64 requests,
+        1 MB) until its answer is written: a client that stops reading stops
+        being read, and costs the router no more than that. A frame that is
+        not a RouteStreamRequest is answered INVALID_ARGUMENT (with no
+        request_id: its bytes cannot say one) and the stream goes on.
         """
-        results: asyncio.Queue[router_pb2.RouteStreamResponse | None] = asyncio.Queue(
-            maxsize=MAX_STREAM_IN_FLIGHT
-        )
-        slots = asyncio.Semaphore(MAX_STREAM_IN_FLIGHT)
+        budget = StreamBudget()
+        # Each answer with the bytes it holds of the budget; None once every request is answered.
+        results: asyncio.Queue[tuple[router_pb2.RouteStreamResponse, int] | None] = asyncio.Queue()
         tasks: set[asyncio.Task[None]] = set()
 
-        async def one(item: router_pb2.RouteStreamRequest | Undecodable) -> None:
+        async def answer(held: int, response: router_pb2.RouteStreamResponse) -> None:
+            size = response.ByteSize()
+            budget.add(size)
+            await results.put((response, held + size))
+
+        async def one(item: router_pb2.RouteStreamRequest | Undecodable, held: int) -> None:
             if isinstance(item, Undecodable):
                 refused = item.error()
-                answer = router_pb2.RouteError(code=refused.code.value[0], message=str(refused))
-                await results.put(router_pb2.RouteStreamResponse(error=answer))
-                slots.release()
+                error = router_pb2.RouteError(code=refused.code.value[0], message=str(refused))
+                await answer(held, router_pb2.RouteStreamResponse(error=error))
                 return
             try:
                 response = await self.router.route(item.request, context.time_remaining())
-                await results.put(
-                    router_pb2.RouteStreamResponse(request_id=item.request_id, response=response)
-                )
             except Exception as exc:  # one failed request must not end the stream
                 code, message = grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
                 if isinstance(exc, TuttiError):
@@ -105,17 +105,21 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 if code is grpc.StatusCode.INTERNAL:
                     log.error("RouteStream request %r failed", item.request_id, exc_info=exc)
                 error = router_pb2.RouteError(code=code.value[0], message=message)
-                await results.put(
-                    router_pb2.RouteStreamResponse(request_id=item.request_id, error=error)
+                await answer(
+                    held, router_pb2.RouteStreamResponse(request_id=item.request_id, error=error)
                 )
-            finally:
-                slots.release()
+            else:
+                await answer(
+                    held,
+                    router_pb2.RouteStreamResponse(request_id=item.request_id, response=response),
+                )
 
         async def read() -> None:
             try:
                 async for item in request_iterator:
-                    await slots.acquire()
-                    task = asyncio.create_task(one(item))
+                    size = 0 if isinstance(item, Undecodable) else item.ByteSize()
+                    await budget.admit(size)
+                    task = asyncio.create_task(one(item, size))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 while tasks:
@@ -124,9 +128,23 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 await results.put(None)
 
         reader = asyncio.create_task(read())
+
+        # grpc drops this generator without closing it when a write fails because the client
+        # left, so its `finally` would never run: the call's end cancels the work and drops
+        # the answers nobody will read instead.
+        def stop(_: aio.ServicerContext[Any, Any]) -> None:
+            reader.cancel()
+            for task in tasks:
+                task.cancel()
+            while not results.empty():
+                results.get_nowait()
+
+        context.add_done_callback(stop)  # type: ignore[arg-type]  # the stubs want a class
         try:
-            while (response := await results.get()) is not None:
+            while (result := await results.get()) is not None:
+                response, held = result
                 yield response
+                await budget.release(held)
             await reader
         finally:
             reader.cancel()
