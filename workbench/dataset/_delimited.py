@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 
 from workbench.dataset._dataset import Item, ItemLedger, line_id
-from workbench.dataset._input import Columns, InputRules, RowError
+from workbench.dataset._input import CellError, Columns, InputRules, RowError
 from workbench.dataset._source import MAX_CELL_CHARS, RowProblems, SourceText
 
 __all__ = ["read_delimited"]
@@ -151,6 +151,8 @@ def _item(
         others = {name: cells[i] for i, name in enumerate(header) if i not in skip and name}
         try:
             message = rules.from_text(text, columns.text, others)
+        except CellError as exc:
+            raise RowError(f"{cell(exc.column)[0]} {exc.detail}") from None
         except RowError as exc:
             raise RowError(f"the row {exc}") from None
     return Item(line, row_id or line_id(line), message, label)

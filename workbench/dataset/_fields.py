@@ -5,15 +5,22 @@ from __future__ import annotations
 import difflib
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from tutti.errors import ConfigError, Problem
 
+if TYPE_CHECKING:
+    from google._upb._message import Descriptor as UpbDescriptor
+
+    # What a generated class's DESCRIPTOR is, as the stubs say it: one type at run time.
+    MessageDescriptor: TypeAlias = Descriptor | UpbDescriptor
+
 __all__ = [
     "MAX_PATH_DEPTH",
     "FieldCheck",
+    "as_descriptor",
     "closest_first",
     "is_singular_string",
     "kind_of",
@@ -44,6 +51,12 @@ _SCALAR_NAMES = {
     _T.TYPE_SINT32: "sint32",
     _T.TYPE_SINT64: "sint64",
 }
+
+
+def as_descriptor(descriptor: MessageDescriptor) -> Descriptor:
+    """`descriptor` as google.protobuf.descriptor has it: the stubs give a generated class's
+    DESCRIPTOR two types, which at run time are the same one."""
+    return cast(Descriptor, descriptor)
 
 
 def kind_of(field: FieldDescriptor) -> str:

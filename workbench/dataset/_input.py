@@ -15,7 +15,15 @@ from tutti.errors import ConfigError, Problem, RequestError
 from tutti.messages import validate_input
 from workbench.dataset._fields import closest_first, is_singular_string, paths_to, walk_path
 
-__all__ = ["Columns", "ConstraintError", "InputRules", "RowError", "json_kind", "tidy_parse_error"]
+__all__ = [
+    "CellError",
+    "Columns",
+    "ConstraintError",
+    "InputRules",
+    "RowError",
+    "json_kind",
+    "tidy_parse_error",
+]
 
 _INPUT_FIELD_FLAG = "--input-field"
 _INPUT_COLUMN_FLAG = "--input-column"
@@ -42,6 +50,15 @@ class Columns:
 
 class RowError(Exception):
     """One row's input does not fit the input type; the message says why, without the line."""
+
+
+class CellError(RowError):
+    """One cell (or key) of the row does not fit its field; the reader says where it is."""
+
+    def __init__(self, column: str, detail: str) -> None:
+        super().__init__(f"'{column}' {detail}")
+        self.column = column
+        self.detail = detail
 
 
 class ConstraintError(RowError):
@@ -117,11 +134,13 @@ class InputRules:
         in the top-level scalar fields named like them."""
         path = self.text_field(text_column).split(".")
         document: dict[str, Any] = {}
+        columns: dict[str, str] = {}
         for column, value in others.items():
             field = self._scalars.get(column)
             if field is None or value is None or value == "":
                 continue
             document[field.name] = _scalar(field, column, value)
+            columns[field.name] = column
         inner = document
         for name in path[:-1]:
             inner = inner.setdefault(name, {})
@@ -130,8 +149,19 @@ class InputRules:
         try:
             json_format.ParseDict(document, msg)
         except json_format.ParseError as exc:
+            self._blame_a_cell(document, columns)
             raise RowError(f"does not fit {self.type_name}: {tidy_parse_error(exc)}") from None
         return self._checked(msg)
+
+    def _blame_a_cell(self, document: dict[str, Any], columns: dict[str, str]) -> None:
+        """The cell that keeps a row from parsing, as a CellError, when one alone does (only
+        a row that failed pays for parsing its cells one by one)."""
+        for name, column in columns.items():
+            try:
+                json_format.ParseDict({name: document[name]}, self._class())
+            except json_format.ParseError as exc:
+                said = tidy_parse_error(exc).removeprefix(f"field '{name}': ")
+                raise CellError(column, f"does not fit {self.type_name}.{name}: {said}") from None
 
     def _checked(self, msg: Message) -> Message:
         try:
@@ -181,7 +211,7 @@ def _scalar(field: FieldDescriptor, column: str, value: object) -> object:
         word = value.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
-        raise RowError(f"'{column}' is {value!r}; {field.name} is a bool: true or false, 1 or 0")
+        raise CellError(column, f"is {value!r}; {field.name} is a bool: true or false, 1 or 0")
     return value
 
 

@@ -7,7 +7,14 @@ import json
 from google.protobuf.message import Message
 
 from workbench.dataset._dataset import Item, ItemLedger, line_id
-from workbench.dataset._input import Columns, ConstraintError, InputRules, RowError, json_kind
+from workbench.dataset._input import (
+    CellError,
+    Columns,
+    ConstraintError,
+    InputRules,
+    RowError,
+    json_kind,
+)
 from workbench.dataset._source import RowProblems, SourceText
 
 __all__ = ["read_jsonl"]
@@ -133,6 +140,8 @@ def _from_text(row: dict[str, object], rules: InputRules, columns: Columns) -> M
     others = {k: v for k, v in row.items() if k not in (columns.text, columns.label)}
     try:
         return rules.from_text(text, columns.text, others)
+    except CellError as exc:
+        raise RowError(str(exc)) from None
     except RowError as exc:
         raise RowError(f"the line {exc}") from None
 

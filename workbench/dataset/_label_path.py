@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from tutti.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from workbench.dataset._fields import MessageDescriptor
 from workbench.dataset._fields import (
     FieldCheck,
+    as_descriptor,
     closest_first,
     is_singular_string,
     paths_to,
@@ -79,7 +84,7 @@ class LabelPath:
         return str(value)
 
 
-def label_path(output_type: Descriptor, path: str, *, source: str = _FLAG) -> LabelPath:
+def label_path(output_type: MessageDescriptor, path: str, *, source: str = _FLAG) -> LabelPath:
     """The label at dotted `path` (`label`, `intent.label`, `triage.intent.label`) in
     `output_type`, checked before anything runs: every segment but the last a singular
     message field, the last a string, enum, integer or bool field, not repeated.
@@ -87,24 +92,26 @@ def label_path(output_type: Descriptor, path: str, *, source: str = _FLAG) -> La
     A path that does not fit is a ConfigError at `source` (the flag, or the file the path
     was read from) naming the segment, the type it looked in and the fields there, the closest first.
     """
-    fields = walk_path(output_type, path, _is_label, source=source, wanted=_WANTED)
-    return LabelPath(output_type.full_name, path, fields)
+    descriptor = as_descriptor(output_type)
+    fields = walk_path(descriptor, path, _is_label, source=source, wanted=_WANTED)
+    return LabelPath(descriptor.full_name, path, fields)
 
 
-def default_label_path(output_type: Descriptor, *, source: str = _FLAG) -> LabelPath:
+def default_label_path(output_type: MessageDescriptor, *, source: str = _FLAG) -> LabelPath:
     """The path to the field named `label`, searched breadth first through singular message
     fields (the output type's own fields first, then theirs, and so on): the shallowest
     one wins; two or more at that depth is a ConfigError listing them, as is none at all."""
-    found = next((depth for depth in paths_to(output_type, _is_label, LABEL_FIELD) if depth), [])
+    descriptor = as_descriptor(output_type)
+    found = next((depth for depth in paths_to(descriptor, _is_label, LABEL_FIELD) if depth), [])
     if len(found) == 1:
         return label_path(output_type, found[0], source=source)
-    name = output_type.full_name
+    name = descriptor.full_name
     if found:
         listed = ", ".join(found)
         message = f"{name} has {len(found)} label fields as deep: {listed}; pick one with {_FLAG}"
     else:
         message = f"{name} has no field '{LABEL_FIELD}', nor does any message inside it; "
-        candidates = _label_candidates(output_type)
+        candidates = _label_candidates(descriptor)
         if candidates:
             message += f"name the label's field with {_FLAG} (one of: {', '.join(candidates)})"
         else:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from google.protobuf.descriptor import Descriptor
+from typing import TYPE_CHECKING
 
 from tutti.errors import ConfigError, Problem
 from workbench.dataset._dataset import Dataset
 from workbench.dataset._delimited import read_delimited
+from workbench.dataset._fields import as_descriptor
 from workbench.dataset._input import Columns, InputRules
 from workbench.dataset._jsonl import read_jsonl
 from workbench.dataset._source import read_source
+
+if TYPE_CHECKING:
+    from workbench.dataset._fields import MessageDescriptor
 
 __all__ = ["read_dataset"]
 
 
 def read_dataset(
     path: str | Path,
-    input_type: Descriptor,
+    input_type: MessageDescriptor,
     *,
     input_column: str | None = None,
     label_column: str = "label",
@@ -26,7 +29,8 @@ def read_dataset(
     text_column: str = "text",
 ) -> Dataset:
     """Read a labelled `.csv`, `.tsv` (both with a header row) or `.jsonl` file (one JSON
-    object a line) into items whose inputs are messages of `input_type`.
+    object a line) into items whose inputs are messages of `input_type`, a message type's
+    descriptor (a composition's: `MessageTypes().message_class(name).DESCRIPTOR`).
 
     Each row's input comes from the first of these rules that applies:
 
@@ -70,11 +74,12 @@ def read_dataset(
             )
         )
     text = read_source(path)
-    rules = InputRules(input_type, source=source, input_field=input_field)
+    descriptor = as_descriptor(input_type)
+    rules = InputRules(descriptor, source=source, input_field=input_field)
     columns = Columns(label=label_column, text=text_column, input=input_column)
     if text.format == "jsonl":
         whole = input_column is None and input_field is None
         items = read_jsonl(text, rules, columns, whole=whole)
     else:
         items = read_delimited(text, rules, columns)
-    return Dataset(source, input_type.full_name, tuple(items))
+    return Dataset(source, descriptor.full_name, tuple(items))

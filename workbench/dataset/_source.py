@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -54,15 +55,18 @@ def read_source(path: str | Path) -> SourceText:
         raise ConfigError(
             Problem(source, 0, f"has {what}; a labelled file is one of {accepted} (by suffix)")
         )
+    limit = MAX_DATASET_BYTES // (1024 * 1024)
+    too_large = f"is larger than {limit} MB, the most a labelled file may hold; split or sample it"
     try:
         with Path(path).open("rb") as file:
+            # The size first, so a large file costs nothing; the bounded read for a pipe.
+            if os.fstat(file.fileno()).st_size > MAX_DATASET_BYTES:
+                raise ConfigError(Problem(source, 0, too_large))
             data = file.read(MAX_DATASET_BYTES + 1)
     except OSError as exc:
         raise ConfigError(Problem(source, 0, f"cannot read: {exc.strerror or exc}")) from None
     if len(data) > MAX_DATASET_BYTES:
-        limit = MAX_DATASET_BYTES // (1024 * 1024)
-        why = f"is larger than {limit} MB, the most a labelled file may hold; split it or sample it"
-        raise ConfigError(Problem(source, 0, why))
+        raise ConfigError(Problem(source, 0, too_large))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
