@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     MessageDescriptor: TypeAlias = Descriptor | UpbDescriptor
 
 __all__ = [
+    "INTEGER_TYPES",
     "MAX_PATH_DEPTH",
     "FieldCheck",
     "as_descriptor",
@@ -53,6 +54,22 @@ _SCALAR_NAMES = {
 }
 
 
+INTEGER_TYPES = frozenset(
+    {
+        _T.TYPE_INT32,
+        _T.TYPE_INT64,
+        _T.TYPE_UINT32,
+        _T.TYPE_UINT64,
+        _T.TYPE_SINT32,
+        _T.TYPE_SINT64,
+        _T.TYPE_FIXED32,
+        _T.TYPE_FIXED64,
+        _T.TYPE_SFIXED32,
+        _T.TYPE_SFIXED64,
+    }
+)
+
+
 def as_descriptor(descriptor: MessageDescriptor) -> Descriptor:
     """`descriptor` as google.protobuf.descriptor has it: the stubs give a generated class's
     DESCRIPTOR two types, which at run time are the same one."""
@@ -69,7 +86,8 @@ def kind_of(field: FieldDescriptor) -> str:
     elif field.enum_type is not None:
         single = f"an enum ({field.enum_type.full_name})"
     else:
-        single = f"a {_SCALAR_NAMES.get(field.type, 'group')}"
+        scalar = _SCALAR_NAMES.get(field.type, "group")
+        single = f"{'an' if scalar.startswith('int') else 'a'} {scalar}"
     return f"repeated: {single}" if field.is_repeated else single
 
 

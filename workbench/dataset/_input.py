@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,7 +14,14 @@ from google.protobuf.message import Message
 
 from tutti.errors import ConfigError, Problem, RequestError
 from tutti.messages import validate_input
-from workbench.dataset._fields import closest_first, is_singular_string, paths_to, walk_path
+from workbench.dataset._fields import (
+    INTEGER_TYPES,
+    closest_first,
+    is_singular_string,
+    kind_of,
+    paths_to,
+    walk_path,
+)
 
 __all__ = [
     "CellError",
@@ -36,6 +44,11 @@ _NO_FIELD = re.compile(
     r'\s*Available Fields\(except extensions\): "\[(?P<fields>.*)\]"'
 )
 _AT_PATH = re.compile(r" at [\w.\[\]]+$")
+_T = FieldDescriptor
+_DECIMAL_TYPES = frozenset({_T.TYPE_DOUBLE, _T.TYPE_FLOAT})
+_INTEGER = re.compile(r"[-+]?\d+")
+# json_format's own spellings of the floats JSON has no number for, as well as numbers.
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|NaN|-?Infinity")
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,9 @@ class InputRules:
         try:
             json_format.ParseDict(value, msg)
         except json_format.ParseError as exc:
-            raise RowError(f"does not fit {self.type_name}: {tidy_parse_error(exc)}") from None
+            raise RowError(
+                f"does not fit {self.type_name}: {tidy_parse_error(exc, self.input_type)}"
+            ) from None
         return self._checked(msg)
 
     def from_text(self, text: str, text_column: str, others: Mapping[str, object]) -> Message:
@@ -150,7 +165,9 @@ class InputRules:
             json_format.ParseDict(document, msg)
         except json_format.ParseError as exc:
             self._blame_a_cell(document, columns)
-            raise RowError(f"does not fit {self.type_name}: {tidy_parse_error(exc)}") from None
+            raise RowError(
+                f"does not fit {self.type_name}: {tidy_parse_error(exc, self.input_type)}"
+            ) from None
         return self._checked(msg)
 
     def _blame_a_cell(self, document: dict[str, Any], columns: dict[str, str]) -> None:
@@ -160,7 +177,7 @@ class InputRules:
             try:
                 json_format.ParseDict({name: document[name]}, self._class())
             except json_format.ParseError as exc:
-                said = tidy_parse_error(exc).removeprefix(f"field '{name}': ")
+                said = tidy_parse_error(exc, self.input_type).removeprefix(f"field '{name}': ")
                 raise CellError(column, f"does not fit {self.type_name}.{name}: {said}") from None
 
     def _checked(self, msg: Message) -> Message:
@@ -205,19 +222,32 @@ def _shallowest(by_depth: list[list[str]]) -> list[str]:
 
 
 def _scalar(field: FieldDescriptor, column: str, value: object) -> object:
-    """A cell as json_format takes it; a bool written as text is read here (json_format
-    reads only JSON's true and false)."""
-    if field.type == FieldDescriptor.TYPE_BOOL and isinstance(value, str):
+    """A cell as json_format takes it. A bool written as text is read here (json_format
+    reads only JSON's true and false), and a number written as text is checked here, to
+    say what it should be rather than what int() says of it."""
+    if not isinstance(value, str) or field.enum_type is not None:
+        return value
+    if field.type == FieldDescriptor.TYPE_BOOL:
         word = value.strip().lower()
         if word in _TRUE or word in _FALSE:
             return word in _TRUE
         raise CellError(column, f"is {value!r}; {field.name} is a bool: true or false, 1 or 0")
-    return value
+    number = (
+        _INTEGER
+        if field.type in INTEGER_TYPES
+        else _DECIMAL
+        if field.type in _DECIMAL_TYPES
+        else None
+    )
+    if number is not None and not number.fullmatch(value.strip()):
+        raise CellError(column, f"is {value!r}; {field.name} is {kind_of(field)}")
+    return value.strip() if number is not None else value
 
 
-def tidy_parse_error(exc: json_format.ParseError) -> str:
+def tidy_parse_error(exc: json_format.ParseError, root: Descriptor) -> str:
     """json_format's complaint, said once: `field 'intent.confidence': Couldn't parse float: x`
-    instead of a nest of `Failed to parse ... field:` with the path repeated at the end."""
+    instead of a nest of `Failed to parse ... field:` with the path repeated at the end, and
+    the fields of a type as the proto names them (json_format lists their lowerCamelCase)."""
     text = " ".join(str(exc).split())
     path: list[str] = []
     while match := _FAILED_FIELD.match(text):
@@ -227,6 +257,8 @@ def tidy_parse_error(exc: json_format.ParseError) -> str:
     missing = _NO_FIELD.match(text)
     if missing:
         names = [n.strip().strip("'\"") for n in missing["fields"].split(",") if n.strip()]
+        with contextlib.suppress(KeyError):  # else json_format's own list
+            names = [f.name for f in root.file.pool.FindMessageTypeByName(missing["type"]).fields]
         listed = ", ".join(closest_first(missing["name"], names)) or "none"
         text = f"{missing['type']} has no field '{missing['name']}' (fields: {listed})"
     else:

@@ -112,6 +112,9 @@ def _from_input_key(row: dict[str, object], key: str, rules: InputRules) -> Mess
 
 def _from_whole(row: dict[str, object], rules: InputRules, columns: Columns) -> Message:
     rest = {k: v for k, v in row.items() if k != columns.label}
+    if not rest:
+        # It would parse, as a message with every field unset, which no one means to send.
+        raise RowError(f"has nothing but its '{columns.label}'; where is the input?")
     try:
         return rules.from_object(rest)
     except ConstraintError as exc:

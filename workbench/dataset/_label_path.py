@@ -14,6 +14,7 @@ from tutti.errors import ConfigError, Problem
 if TYPE_CHECKING:
     from workbench.dataset._fields import MessageDescriptor
 from workbench.dataset._fields import (
+    INTEGER_TYPES,
     FieldCheck,
     as_descriptor,
     closest_first,
@@ -27,24 +28,9 @@ __all__ = ["LABEL_FIELD", "LabelPath", "default_label_path", "label_path"]
 LABEL_FIELD = "label"
 _FLAG = "--label-path"
 _T = FieldDescriptor
-_LABEL_TYPES = frozenset(
-    {
-        _T.TYPE_STRING,
-        _T.TYPE_ENUM,
-        _T.TYPE_BOOL,
-        _T.TYPE_INT32,
-        _T.TYPE_INT64,
-        _T.TYPE_UINT32,
-        _T.TYPE_UINT64,
-        _T.TYPE_SINT32,
-        _T.TYPE_SINT64,
-        _T.TYPE_FIXED32,
-        _T.TYPE_FIXED64,
-        _T.TYPE_SFIXED32,
-        _T.TYPE_SFIXED64,
-    }
-)
-_WANTED = "a label (a string, enum, integer or bool field, not repeated)"
+_LABEL_TYPES = INTEGER_TYPES | {_T.TYPE_STRING, _T.TYPE_ENUM, _T.TYPE_BOOL}
+_LABEL_KINDS = "a string, enum, integer or bool field, not repeated"
+_WANTED = f"a label ({_LABEL_KINDS})"
 
 
 def _is_label(field: FieldDescriptor) -> bool:
@@ -110,12 +96,12 @@ def default_label_path(output_type: MessageDescriptor, *, source: str = _FLAG) -
         listed = ", ".join(found)
         message = f"{name} has {len(found)} label fields as deep: {listed}; pick one with {_FLAG}"
     else:
-        message = f"{name} has no field '{LABEL_FIELD}', nor does any message inside it; "
+        message = f"{name} has no field '{LABEL_FIELD}', nor does any message inside it"
         candidates = _label_candidates(descriptor)
         if candidates:
-            message += f"name the label's field with {_FLAG} (one of: {', '.join(candidates)})"
+            message += f"; name the label's field with {_FLAG} (one of: {', '.join(candidates)})"
         else:
-            message += f"and no field that could hold a label ({_WANTED})"
+            message += f", nor any field that could hold a label ({_LABEL_KINDS})"
     raise ConfigError(Problem(source, 0, message))
 
 

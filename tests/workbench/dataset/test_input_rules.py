@@ -196,18 +196,31 @@ def test_an_input_breaking_a_constraint_of_its_type_names_the_field(write: Write
     assert "20000" in str(caught.value)
 
 
-def test_a_bool_column_that_is_not_a_bool_names_the_column(write: WriteFile) -> None:
-    path = write("r.csv", "text,urgent,label\nhi,maybe,x\n")
-    with pytest.raises(
-        ConfigError, match=r"r\.csv:2: the row 'urgent' is 'maybe'; urgent is a bool"
-    ):
-        read_dataset(path, user_types.descriptor("Request"))
-
-
-def test_a_number_column_that_is_not_a_number_names_the_field(write: WriteFile) -> None:
-    path = write("r.csv", "text,count,label\nhi,three,x\n")
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        ("hi,maybe,1", "'urgent' (column 2) is 'maybe'; urgent is a bool: true or false, 1 or 0"),
+        ("hi,true,three", "'count' (column 3) is 'three'; count is an int32"),
+        (
+            "hi,true,99999999999",
+            "'count' (column 3) does not fit tests.dataset.v1.Request.count:",
+        ),
+    ],
+)
+def test_a_scalar_cell_that_does_not_fit_its_field_names_its_column(
+    write: WriteFile, cells: str, said: str
+) -> None:
+    path = write("r.csv", f"text,urgent,count,label\n{cells},x\n")
     with pytest.raises(ConfigError) as caught:
         read_dataset(path, user_types.descriptor("Request"))
-    assert str(caught.value).startswith(
-        f"{path}:2: the row does not fit tests.dataset.v1.Request: field 'count':"
+    assert str(caught.value).startswith(f"{path}:2: {said}")
+
+
+def test_a_scalar_key_that_does_not_fit_its_field_names_the_key(write: WriteFile) -> None:
+    path = write("r.jsonl", '{"text": "hi", "count": "many", "label": "x"}\n')
+    with pytest.raises(ConfigError) as caught:
+        read_dataset(path, user_types.descriptor("Request"))
+    assert "r.jsonl:1: " in str(caught.value)
+    assert "read by its 'text' key instead, 'count' is 'many'; count is an int32" in str(
+        caught.value
     )
