@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,12 +15,12 @@ from tutti.errors import ConfigError, Problem, RequestError
 from tutti.messages import validate_input
 from workbench.dataset._fields import (
     INTEGER_TYPES,
-    closest_first,
     is_singular_string,
     kind_of,
     paths_to,
     walk_path,
 )
+from workbench.dataset._json_errors import json_kind, tidy_parse_error
 
 __all__ = [
     "CellError",
@@ -29,8 +28,6 @@ __all__ = [
     "ConstraintError",
     "InputRules",
     "RowError",
-    "json_kind",
-    "tidy_parse_error",
 ]
 
 _INPUT_FIELD_FLAG = "--input-field"
@@ -38,12 +35,6 @@ _INPUT_COLUMN_FLAG = "--input-column"
 _TEXT_FIELD = "text"
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
-_FAILED_FIELD = re.compile(r"^Failed to parse (\S+) field: ")
-_NO_FIELD = re.compile(
-    r'^Message type "(?P<type>[^"]+)" has no field named "(?P<name>[^"]+)" at "[^"]*"\.'
-    r'\s*Available Fields\(except extensions\): "\[(?P<fields>.*)\]"'
-)
-_AT_PATH = re.compile(r" at [\w.\[\]]+$")
 _T = FieldDescriptor
 _DECIMAL_TYPES = frozenset({_T.TYPE_DOUBLE, _T.TYPE_FLOAT})
 _INTEGER = re.compile(r"[-+]?\d+")
@@ -242,42 +233,3 @@ def _scalar(field: FieldDescriptor, column: str, value: object) -> object:
     if number is not None and not number.fullmatch(value.strip()):
         raise CellError(column, f"is {value!r}; {field.name} is {kind_of(field)}")
     return value.strip() if number is not None else value
-
-
-def tidy_parse_error(exc: json_format.ParseError, root: Descriptor) -> str:
-    """json_format's complaint, said once: `field 'intent.confidence': Couldn't parse float: x`
-    instead of a nest of `Failed to parse ... field:` with the path repeated at the end, and
-    the fields of a type as the proto names them (json_format lists their lowerCamelCase)."""
-    text = " ".join(str(exc).split())
-    path: list[str] = []
-    while match := _FAILED_FIELD.match(text):
-        path.append(match.group(1))
-        text = text[match.end() :]
-    text = text.rstrip(".")
-    missing = _NO_FIELD.match(text)
-    if missing:
-        names = [n.strip().strip("'\"") for n in missing["fields"].split(",") if n.strip()]
-        with contextlib.suppress(KeyError):  # else json_format's own list
-            names = [f.name for f in root.file.pool.FindMessageTypeByName(missing["type"]).fields]
-        listed = ", ".join(closest_first(missing["name"], names)) or "none"
-        text = f"{missing['type']} has no field '{missing['name']}' (fields: {listed})"
-    else:
-        text = _AT_PATH.sub("", text)
-    return f"field '{'.'.join(path)}': {text}" if path else text
-
-
-def json_kind(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a bool"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "an array"
-        case dict():
-            return "an object"
-    return type(value).__name__

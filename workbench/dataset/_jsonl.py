@@ -13,8 +13,8 @@ from workbench.dataset._input import (
     ConstraintError,
     InputRules,
     RowError,
-    json_kind,
 )
+from workbench.dataset._json_errors import json_kind
 from workbench.dataset._source import RowProblems, SourceText
 
 __all__ = ["read_jsonl"]
