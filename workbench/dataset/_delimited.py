@@ -25,9 +25,9 @@ def read_delimited(text: SourceText, rules: InputRules, columns: Columns) -> lis
     first = next(records, None)
     if first is None:
         raise problems.fail(1, "has no header row")
-    _, header = first
+    header_line, header = first
     header = [name.strip() for name in header]
-    index = _index(header, columns, problems)
+    index = _index(header, header_line, columns, problems)
     if columns.input is None:
         rules.text_field(columns.text)  # a type without one fails here, not on every row
     ledger = ItemLedger()
@@ -43,9 +43,8 @@ def read_delimited(text: SourceText, rules: InputRules, columns: Columns) -> lis
         if refused is not None:
             problems.at(line, refused)
     if not rows:
-        raise problems.fail(
-            1, "has a header but no rows; expected one labelled row a line after it"
-        )
+        why = "has a header but no rows; expected one labelled row a line after it"
+        raise problems.fail(header_line, why)
     problems.raise_if_any()
     return ledger.items
 
@@ -83,13 +82,14 @@ def _too_long() -> str:
     )
 
 
-def _index(header: list[str], columns: Columns, problems: RowProblems) -> dict[str, int]:
+def _index(header: list[str], line: int, columns: Columns, problems: RowProblems) -> dict[str, int]:
     """The position of every named column; a repeated or missing one stops the read."""
     index: dict[str, int] = {}
     for position, name in enumerate(header):
         if name and name in index:
             raise problems.fail(
-                1, f"has the column '{name}' twice (columns {index[name] + 1} and {position + 1})"
+                line,
+                f"has the column '{name}' twice (columns {index[name] + 1} and {position + 1})",
             )
         index.setdefault(name, position)
     needed = {"label": columns.label}
@@ -101,7 +101,7 @@ def _index(header: list[str], columns: Columns, problems: RowProblems) -> dict[s
             close = difflib.get_close_matches(name, header, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             problems.at(
-                1,
+                line,
                 f"has no {role} column '{name}' (found: {found}); {hint}"
                 f"name the {role} column with {_FLAGS[role]}",
             )

@@ -187,24 +187,24 @@ class InputRules:
 
     def _no_text_field(self, column: str) -> str:
         name = self.type_name
-        json_way = f"or give each input as a JSON object with {_INPUT_COLUMN_FLAG}"
+        as_json = f"give each input as a JSON object with {_INPUT_COLUMN_FLAG}"
         named = _shallowest(paths_to(self.input_type, is_singular_string, _TEXT_FIELD))
         if named:
             return (
                 f"{name} has {len(named)} string fields named '{_TEXT_FIELD}' as deep"
                 f" ({', '.join(named)}); pick the one the '{column}' column fills with"
-                f" {_INPUT_FIELD_FLAG}, {json_way}"
+                f" {_INPUT_FIELD_FLAG}, or {as_json}"
             )
         strings = [p for depth in paths_to(self.input_type, is_singular_string) for p in depth]
         if not strings:
-            return f"{name} has no string field for the '{column}' column to fill; {json_way[3:]}"
+            return f"{name} has no string field for the '{column}' column to fill; {as_json}"
         listed = ", ".join(strings[:10]) + (
             f", and {len(strings) - 10} more" if len(strings) > 10 else ""
         )
         return (
             f"{name} has {len(strings)} string fields ({listed}) and none named"
             f" '{_TEXT_FIELD}'; pick the one the '{column}' column fills with"
-            f" {_INPUT_FIELD_FLAG}, {json_way}"
+            f" {_INPUT_FIELD_FLAG}, or {as_json}"
         )
 
 

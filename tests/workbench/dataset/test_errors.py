@@ -68,11 +68,13 @@ def test_an_empty_file_says_what_it_should_hold(write: WriteFile, content: str) 
     ]
 
 
-def test_a_header_without_rows_is_refused(write: WriteFile) -> None:
+def test_a_header_without_rows_is_refused_at_the_header_line(write: WriteFile) -> None:
     path = write("h.tsv", "text\tlabel\n\n")
     assert problems(path) == [
         f"{path}:1: has a header but no rows; expected one labelled row a line after it"
     ]
+    late = write("late.csv", "\n\ntext,labl\n")
+    assert problems(late)[0].startswith(f"{late}:3: has no label column 'label'")
 
 
 def test_missing_columns_list_the_columns_found(write: WriteFile) -> None:
@@ -190,11 +192,9 @@ def test_every_row_problem_comes_at_once_up_to_a_bound(write: WriteFile) -> None
 
 def test_different_problems_of_one_file_come_together(write: WriteFile) -> None:
     path = write("mixed.jsonl", '{"label": "x"}\nnot json\n{"text": "ok", "label": "y"}\n[]\n')
-    assert [p.split(": ", 1)[0] for p in problems(path)] == [
-        f"{path}:1",
-        f"{path}:2",
-        f"{path}:4",
-    ]
+    said = problems(path)
+    assert [p.split(": ", 1)[0] for p in said] == [f"{path}:1", f"{path}:2", f"{path}:4"]
+    assert said[0] == f"{path}:1: has nothing but its 'label'; where is the input?"
 
 
 def test_a_file_over_the_size_bound_is_refused_unread(tmp_path: Path) -> None:

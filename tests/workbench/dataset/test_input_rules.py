@@ -216,6 +216,20 @@ def test_a_scalar_cell_that_does_not_fit_its_field_names_its_column(
     assert str(caught.value).startswith(f"{path}:2: {said}")
 
 
+def test_an_enum_cell_is_a_value_name_or_number(write: WriteFile) -> None:
+    path = write("e.csv", "text,priority,label\na,2,x\nb,PRIORITY_LOW,x\nc,HIGH,y\n")
+    with pytest.raises(ConfigError) as caught:
+        read_dataset(path, user_types.descriptor("Request"))
+    assert str(caught.value) == (
+        f"{path}:4: 'priority' (column 2) does not fit tests.dataset.v1.Request.priority:"
+        " Invalid enum value HIGH for enum type tests.dataset.v1.Priority"
+    )
+    good = write("g.csv", "text,priority,label\na,2,x\nb,PRIORITY_LOW,x\n")
+    assert [
+        i.input.ListFields()[-1][1] for i in read_dataset(good, user_types.descriptor("Request"))
+    ] == [2, 1]
+
+
 def test_a_scalar_key_that_does_not_fit_its_field_names_the_key(write: WriteFile) -> None:
     path = write("r.jsonl", '{"text": "hi", "count": "many", "label": "x"}\n')
     with pytest.raises(ConfigError) as caught:
