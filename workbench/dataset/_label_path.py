@@ -76,7 +76,8 @@ def label_path(output_type: MessageDescriptor, path: str, *, source: str = _FLAG
     message field, the last a string, enum, integer or bool field, not repeated.
 
     A path that does not fit is a ConfigError at `source` (the flag, or the file the path
-    was read from) naming the segment, the type it looked in and the fields there, the closest first.
+    was read from) naming the segment, the type it looked in and the fields there, the
+    closest first.
     """
     descriptor = as_descriptor(output_type)
     fields = walk_path(descriptor, path, _is_label, source=source, wanted=_WANTED)
