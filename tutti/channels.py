@@ -35,6 +35,10 @@ class ChannelPool:
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.enable_retries", 1),
+            # grpc waits up to 120 s between attempts to reach a dead address; a stage that
+            # was restarted (by `tutti up`, or its pod) is found again within 2 s.
+            ("grpc.initial_reconnect_backoff_ms", 250),
+            ("grpc.max_reconnect_backoff_ms", 2000),
         ]
 
     def get(self, target: str, service_config: str = _ROUND_ROBIN) -> aio.Channel:

@@ -17,7 +17,17 @@ from typing import IO, Self
 
 from tutti.errors import TuttiError
 
-__all__ = ["READY_PREFIX", "Mesh", "MeshError", "ready_line"]
+__all__ = [
+    "READY_PREFIX",
+    "START_TIMEOUT_S",
+    "Child",
+    "Mesh",
+    "MeshError",
+    "ready_address",
+    "ready_line",
+    "restart",
+    "watch_output",
+]
 
 READY_PREFIX = "tutti: serving "
 START_TIMEOUT_S = 120.0
@@ -39,6 +49,8 @@ class Child:
     name: str
     process: subprocess.Popen[str]
     address: str = ""
+    # How it was started; a restart adds `--port` with the port it bound the first time.
+    argv: list[str] = field(default_factory=list)
     # Copies the child's stdout once it is ready; it owns (and closes) the pipe from then on.
     forwarder: threading.Thread | None = None
 
@@ -87,7 +99,7 @@ class Mesh:
                     argv = [*base, "specialist", "--config", str(path), "--stage", name]
                 else:
                     continue  # served elsewhere, at its declared endpoint
-                mesh.children.append(Child(name, _spawn(argv, child_env)))
+                mesh.children.append(Child(name, _spawn(argv, child_env), argv=argv))
             for child in mesh.children:
                 child.address = _wait_ready(child)
                 mesh.endpoints[child.name] = child.address
@@ -111,9 +123,10 @@ class Mesh:
             argv += ["--config", str(composition)]
         for name, address in self.endpoints.items():
             argv += ["--endpoint", f"{name}={address}"]
-        router = Child("router", _spawn(argv, self.env))
+        router = Child("router", _spawn(argv, self.env), argv=argv)
         self.children.append(router)
-        return _wait_ready(router)
+        router.address = _wait_ready(router)
+        return router.address
 
     def stop(self, grace_s: float = 10.0) -> None:
         """Drain the router first, then the stages it calls; SIGKILL what outlives the grace.
@@ -168,8 +181,16 @@ def _spawn(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
 
 
-def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
-    """Wait for the child's ready line; return the address it bound.
+def restart(child: Child, env: dict[str, str]) -> queue.Queue[str | None]:
+    """Start an exited child again on the port it bound; its ready line comes on the queue."""
+    _release_stdout(child)
+    port = child.address.rsplit(":", 1)[1]
+    child.process = _spawn([*child.argv, "--port", port], env)
+    return watch_output(child)
+
+
+def watch_output(child: Child) -> queue.Queue[str | None]:
+    """Copy the child's stdout to ours from now on; its ready line (or None at exit) is queued.
 
     A thread reads the child's stdout from the start and copies everything
     but the ready line to ours, so that a child that prints never blocks on
@@ -184,6 +205,17 @@ def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
         daemon=True,
     )
     child.forwarder.start()
+    return ready
+
+
+def ready_address(line: str) -> str:
+    """The address in a service's ready line."""
+    return line.rstrip().rsplit(" on ", 1)[1]
+
+
+def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
+    """Wait for the child's ready line; return the address it bound."""
+    ready = watch_output(child)
     try:
         line = ready.get(timeout=timeout_s)
     except queue.Empty:
@@ -191,7 +223,7 @@ def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
     if line is None:
         code = child.process.wait()
         raise MeshError(f"'{child.name}' exited with code {code} before serving; see its log above")
-    return line.rstrip().rsplit(" on ", 1)[1]
+    return ready_address(line)
 
 
 def _forward_output(stream: IO[str], ready: queue.Queue[str | None]) -> None:

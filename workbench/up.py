@@ -7,12 +7,17 @@ import sys
 import time
 
 from workbench.mesh import Mesh
+from workbench.supervisor import Supervisor
 
 __all__ = ["up"]
 
 
 def up(composition: str, port: int) -> int:
-    """Start the mesh, print where everything is, and keep it up until a signal."""
+    """Start the mesh, print where everything is, and keep it up until a signal.
+
+    A service that dies is started again on its port (see RestartPolicy);
+    `up` exits 1 only when one fails too often in a row.
+    """
     # SIGTERM stops `up` the way Ctrl-C does, through KeyboardInterrupt, so the
     # children are stopped in both cases, even while they are still starting.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -23,12 +28,11 @@ def up(composition: str, port: int) -> int:
             print(f"  {name:<20} {address}")
         print(f"  {'router':<20} {mesh.router_address}")
         print("Ctrl-C stops every service.", flush=True)
-        while True:
-            time.sleep(0.5)
-            dead = [c.name for c in mesh.children if c.process.poll() is not None]
-            if dead:
-                print(f"tutti up: {', '.join(dead)} exited; stopping the rest", file=sys.stderr)
-                return 1
+        supervisor = Supervisor(mesh.children, mesh.env)
+        while supervisor.tick():
+            time.sleep(0.2)
+        print("tutti up: stopping the rest", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
         return 0

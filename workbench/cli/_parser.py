@@ -61,7 +61,12 @@ def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentPa
             """\
             Start the composition's specialists (stages with a `serve:` block), its mergers
             and a router, as child processes on 127.0.0.1; wait until each reports healthy,
-            print the endpoints, and stop them all on Ctrl-C or SIGTERM."""
+            print the endpoints, and stop them all on Ctrl-C or SIGTERM.
+
+            A service that dies is started again on the same port, after 0.5 s, then 1, 2,
+            4 ... up to 10 s between attempts, while the rest keep serving; after 5 failed
+            restarts in a row (of a service that had served less than a minute) `up` stops
+            everything and exits 1."""
         ),
     )
     up.add_argument("composition", metavar="COMPOSITION.yaml")
