@@ -30,7 +30,7 @@ class Evaluation:
     # true label -> (rows answered with it, rows), over the labels the model knows
     by_label: Mapping[str, tuple[int, int]]
     unseen: Mapping[str, int]
-    other_departments: int = 0
+    outside_department: int = 0
     per_department: bool = False
 
     @property
@@ -55,8 +55,8 @@ class Evaluation:
             "accuracy": _rounded(self.accuracy),
             "unseen": {"examples": sum(self.unseen.values()), "labels": dict(self.unseen)},
         }
-        if self.other_departments:
-            card["other_departments"] = self.other_departments
+        if self.outside_department:
+            card["outside_department"] = self.outside_department
         if self.per_department:
             card["departments"] = {
                 department: {"examples": rows, "correct": right, "accuracy": _rounded(right / rows)}
@@ -92,10 +92,10 @@ class Evaluation:
             if self.accuracy is not None:
                 everything = self.correct / (self.examples + unseen)
                 lines.append(f"  counting them as wrong, accuracy would be {everything:.3f}")
-        if self.other_departments:
+        if self.outside_department:
             lines.append(
-                f"  {self.other_departments} {_rows(self.other_departments)} of other"
-                " departments, left to their models"
+                f"  {self.outside_department} {_rows(self.outside_department)} with a label"
+                " outside this department, left to the other models"
             )
         return lines
 
@@ -118,7 +118,7 @@ def evaluate(model: Pipeline, dev: DevSet) -> Evaluation:
         fingerprint=data_sha256(dev.data),
         by_label={label: (right, total) for label, (right, total) in tally.items()},
         unseen=dict(sorted(unseen.items())),
-        other_departments=dev.other_departments,
+        outside_department=dev.outside_department,
         per_department=dev.per_department,
     )
 

@@ -84,7 +84,8 @@ def train(
     version = hashlib.sha256(content).hexdigest()[:12]
     evaluation = None
     if dev is not None:
-        log(f"scoring on {len(dev.data.texts)} dev rows ...")
+        count = len(dev.data.texts)
+        log(f"scoring on {count} dev {'row' if count == 1 else 'rows'} ...")
         evaluation = evaluate(model, dev)
         for line in evaluation.report():
             log(line)

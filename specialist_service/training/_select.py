@@ -18,14 +18,14 @@ class DevSet:
 
     `data` holds the rows to score (a triage's labels already turned into
     departments). `no_department` counts the labels of rows a triage cannot
-    score because the departments file places them nowhere; `other_departments`
+    score because the departments file places them nowhere; `outside_department`
     counts the rows a specialist leaves to the other departments' models.
     A triage's dev set is scored per department too.
     """
 
     data: LabelledData
     no_department: Counter[str] = field(default_factory=Counter)
-    other_departments: int = 0
+    outside_department: int = 0
     per_department: bool = False
 
 
@@ -82,10 +82,16 @@ def select_dev(
     Unlike training rows, a dev row with a label no department holds is not
     an error: it is counted, as a label the model never saw.
     """
-    if kind == "specialist" and departments is not None and department in departments:
+    if kind == "specialist":
+        if departments is None or department is None or department not in departments:
+            raise ConfigError(
+                Problem(
+                    dev.source, 0, "a specialist needs --departments FILE and --department NAME"
+                )
+            )
         keep = set(departments[department])
         rows = dev.only(lambda label: label in keep)
-        return DevSet(rows, other_departments=len(dev.texts) - len(rows.texts))
+        return DevSet(rows, outside_department=len(dev.texts) - len(rows.texts))
     if predict_department and departments is not None:
         owner = {label: d for d, labels in departments.items() for label in labels}
         rows = dev.only(lambda label: label in owner).relabel(owner)
