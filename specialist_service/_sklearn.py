@@ -118,7 +118,7 @@ def build(config: SpecialistConfig, types: MessageTypes) -> SklearnBackend:
 
 
 def model_name(path: Path, content_hash: str) -> str:
-    """What a model file is called when its config names it not.
+    """The name a model file is served under when its config gives none.
 
     The `name` of the model.json beside it, if that card is this file's
     (its version is the file's content hash); else the file's stem, unless
