@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
+import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import joblib  # type: ignore[import-untyped]  # joblib ships no type information
@@ -21,7 +24,13 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["SklearnBackend", "build"]
+__all__ = ["CARD_FILE", "MODEL_FILE", "SklearnBackend", "build", "model_name"]
+
+# What `tutti train` writes into a model's folder: the pipeline, and its card.
+MODEL_FILE = "model.joblib"
+CARD_FILE = "model.json"
+
+logger = logging.getLogger(__name__)
 
 
 class SklearnBackend(Backend):
@@ -91,13 +100,14 @@ def build(config: SpecialistConfig, types: MessageTypes) -> SklearnBackend:
     field = types.message_class(config.input).DESCRIPTOR.fields_by_name.get(config.text_field)
     if field is None or field.type != descriptor.FieldDescriptor.TYPE_STRING or field.is_repeated:
         raise config.error("text_field", f"{config.input} has no string field {config.text_field}")
+    content_hash = hashlib.sha256(content).hexdigest()[:12]
     try:
         return SklearnBackend(
             pipeline,
             input_type=config.input,
             text_field=config.text_field,
-            name=config.name or path.stem,
-            version=config.version or hashlib.sha256(content).hexdigest()[:12],
+            name=config.name or model_name(path, content_hash),
+            version=config.version or content_hash,
         )
     except TypeError as exc:  # not a classifier at all
         raise config.error("model", f"{path}: {exc}") from exc
@@ -105,3 +115,31 @@ def build(config: SpecialistConfig, types: MessageTypes) -> SklearnBackend:
         raise config.error(
             "model", f"{path} cannot classify a list of strings: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def model_name(path: Path, content_hash: str) -> str:
+    """The name a model file is served under when its config gives none.
+
+    The `name` of the model.json beside it, if that card is this file's
+    (its version is the file's content hash); else the file's stem, unless
+    that is the `model` every trained file is called, when the folder's name
+    says which model it is (models/billing/model.joblib -> billing).
+    """
+    card = _card(path.parent / CARD_FILE)
+    name = card.get("name")
+    if card.get("version") == content_hash and isinstance(name, str) and name:
+        return name
+    if path.name != MODEL_FILE or not path.resolve().parent.name:
+        return path.stem
+    return path.resolve().parent.name
+
+
+def _card(path: Path) -> dict[str, object]:
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        logger.warning("ignoring %s: %s", path, exc)
+        return {}
+    return card if isinstance(card, dict) else {}

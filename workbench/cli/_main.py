@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.departments,
                 args.department,
                 args.predict_department,
+                dev=args.dev,
+                name=args.name,
             )
     except ConfigError as exc:
         print(f"tutti: configuration error: {exc}", file=sys.stderr)

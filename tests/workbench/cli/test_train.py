@@ -1,4 +1,4 @@
-"""`tutti train` on a user's own file: clear errors, deterministic versions, a model the sklearn backend serves."""
+"""`tutti train` on a user's own file: clear errors, deterministic versions, dev scores, names, a model the sklearn backend serves."""
 
 from __future__ import annotations
 
@@ -125,3 +125,78 @@ def test_bad_training_files_fail_with_a_clear_message(
     assert re.search(message, result.stderr), result.stderr
     assert str(path) in result.stderr
     assert not (tmp_path / "out" / "model.joblib").exists()
+
+
+DEV = [
+    ("my card never came", "card_arrival"),
+    ("I forgot my passcode", "passcode_forgotten"),
+    ("charged twice for one purchase", "transaction_charged_twice"),
+    ("please close my account", "account_closure"),  # a label the model never saw
+]
+
+
+def test_dev_accuracy_is_printed_and_kept_in_model_json_with_the_name(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "tickets.csv", "text,label", ROWS)
+    dev = write_csv(tmp_path / "dev.csv", "text,label", DEV)
+    result = tutti(
+        "train", str(data), "--model", "cheap", "--dev", str(dev), "--out", str(tmp_path / "m"),
+        "--name", "desk-intents",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert card["name"] == "desk-intents"
+    assert card["dev"]["file"] == "dev.csv"
+    assert card["dev"]["examples"] == 3
+    assert card["dev"]["unseen"] == {"examples": 1, "labels": {"account_closure": 1}}
+    accuracy = card["dev"]["accuracy"]
+    assert f"dev dev.csv: accuracy {accuracy:.3f}" in result.stdout
+    assert "1 row with a label the model never saw, not scored: account_closure (1)" in (
+        result.stdout
+    )
+    assert "name desk-intents" in result.stdout
+
+
+def test_a_bad_dev_file_fails_before_training_and_names_itself(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "tickets.csv", "text,label", ROWS)
+    dev = write_csv(tmp_path / "dev.csv", "body,label", DEV)
+    result = tutti(
+        "train", str(data), "--model", "cheap", "--dev", str(dev), "--out", str(tmp_path / "m")
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{dev}:1: no column 'text'" in result.stderr
+    assert "training a cheap model" not in result.stdout
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_one_label_department_gets_the_same_trivial_model_in_every_process(
+    tmp_path: Path,
+) -> None:
+    data = write_csv(tmp_path / "tickets.csv", "text,label", ROWS)
+    departments = tmp_path / "departments.yaml"
+    departments.write_text(
+        "cards: [card_arrival, passcode_forgotten]\npayments: [transaction_charged_twice]\n"
+    )
+    payments = ["--departments", str(departments), "--department", "payments"]
+    runs = [
+        tutti("train", str(data), "--model", "specialist", *payments, "--out", str(tmp_path / out))
+        for out in ("a", "payments")
+    ]
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    assert "a trivial model that always answers 'transaction_charged_twice'" in runs[0].stdout
+    card_a = json.loads((tmp_path / "a" / "model.json").read_text())
+    card_b = json.loads((tmp_path / "payments" / "model.json").read_text())
+    assert card_a["trivial"] is True and card_a["labels"] == ["transaction_charged_twice"]
+    assert (card_a["name"], card_b["name"]) == ("a", "payments")
+    assert card_a["version"] == card_b["version"]
+    assert (tmp_path / "a" / "model.joblib").read_bytes() == (
+        tmp_path / "payments" / "model.joblib"
+    ).read_bytes()
+
+
+def test_train_help_shows_an_example_of_each_kind() -> None:
+    result = tutti("train", "--help")
+    assert result.returncode == 0, result.stderr
+    examples = result.stdout.split("examples:", 1)[1]
+    for kind in ("--model cheap", "--model strong", "--predict-department", "--model specialist"):
+        assert kind in examples, kind
+    assert "--dev FILE" in result.stdout and "--name NAME" in result.stdout
