@@ -13,7 +13,7 @@ from google.protobuf import descriptor_pool, message, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from grpc import aio
 
-from tutti.errors import RequestError, TuttiError
+from tutti.errors import AnswerTooLargeError, RequestError, TuttiError, check_answer_size
 
 __all__ = ["Decoder", "Undecodable", "decoding_handlers", "method_handlers"]
 
@@ -99,59 +99,72 @@ def method_handlers(
 
 
 def decoding_handlers(
-    service_name: str, servicer: object, authorize: Callable[[Any], None] | None = None
+    service_name: str,
+    servicer: object,
+    authorize: Callable[[Any], None] | None = None,
+    max_answer_bytes: int = 0,
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     """Handlers for a service that is not Tutti's (health, reflection), whose methods keep
     their own error handling: only request bytes that do not decode are answered here,
-    with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback, and the
+    with INVALID_ARGUMENT instead of grpc's UNKNOWN and a logged traceback, as are answers
+    over `max_answer_bytes` (RESOURCE_EXHAUSTED, where grpc would log a failed send); the
     caller's credentials are checked first when `authorize` is given."""
+    checked = _Checked(authorize, max_answer_bytes)
 
     def wrap(method: MethodDescriptor, _: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
         if method.client_streaming:
-            return _foreign_stream(behavior, authorize)
-        return _foreign_unary(behavior, authorize)
+            return _foreign_stream(behavior, checked)
+        return _foreign_unary(behavior, checked)
 
     return method_handlers(service_name, servicer, wrap)
 
 
-async def _authorized(
-    authorize: Callable[[Any], None] | None, context: aio.ServicerContext[Any, Any]
-) -> None:
-    """Check the call's credentials, if this service asks for them."""
-    if authorize is None:
-        return
-    try:
-        authorize(context.invocation_metadata())
-    except TuttiError as exc:
-        await context.abort(exc.code, exc.public_message)
+class _Checked:
+    """What a foreign service's calls are checked for: credentials, and the size of answers."""
+
+    def __init__(self, authorize: Callable[[Any], None] | None, max_answer_bytes: int) -> None:
+        self.authorize = authorize
+        self.max_answer_bytes = max_answer_bytes
+
+    async def caller(self, context: aio.ServicerContext[Any, Any]) -> None:
+        """Check the call's credentials, if this service asks for them."""
+        if self.authorize is None:
+            return
+        try:
+            self.authorize(context.invocation_metadata())
+        except TuttiError as exc:
+            await context.abort(exc.code, exc.public_message)
+
+    async def answer(self, response: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            check_answer_size(response, self.max_answer_bytes)
+        except AnswerTooLargeError as exc:
+            await context.abort(exc.code, exc.public_message)
+        return response
 
 
-def _foreign_unary(
-    behavior: Callable[..., Any], authorize: Callable[[Any], None] | None
-) -> Callable[..., Any]:
+def _foreign_unary(behavior: Callable[..., Any], checked: _Checked) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
 
         async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            await _authorized(authorize, context)
+            await checked.caller(context)
             if isinstance(request, Undecodable):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
             async for response in behavior(request, context):
-                yield response
+                yield await checked.answer(response, context)
 
         return stream
 
     async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        await _authorized(authorize, context)
+        await checked.caller(context)
         if isinstance(request, Undecodable):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(request.error()))
-        return await behavior(request, context)
+        return await checked.answer(await behavior(request, context), context)
 
     return unary
 
 
-def _foreign_stream(
-    behavior: Callable[..., Any], authorize: Callable[[Any], None] | None
-) -> Callable[..., Any]:
+def _foreign_stream(behavior: Callable[..., Any], checked: _Checked) -> Callable[..., Any]:
     def refusing(
         requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
@@ -169,14 +182,14 @@ def _foreign_stream(
         async def stream(
             requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]
         ) -> Any:
-            await _authorized(authorize, context)
+            await checked.caller(context)
             async for response in behavior(refusing(requests, context), context):
-                yield response
+                yield await checked.answer(response, context)
 
         return stream
 
     async def unary(requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]) -> Any:
-        await _authorized(authorize, context)
-        return await behavior(refusing(requests, context), context)
+        await checked.caller(context)
+        return await checked.answer(await behavior(refusing(requests, context), context), context)
 
     return unary

@@ -23,12 +23,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
 __all__ = [
     "INTERNAL_MESSAGE",
     "MAX_PUBLIC_MESSAGE",
+    "AnswerTooLargeError",
     "CompositionError",
     "ConfigError",
     "CostCapError",
@@ -44,6 +46,7 @@ __all__ = [
     "StageError",
     "TuttiError",
     "bounded",
+    "check_answer_size",
     "echoed",
     "without_addresses",
 ]
@@ -186,3 +189,21 @@ class CostCapError(TuttiError):
 
 class OverloadedError(TuttiError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class AnswerTooLargeError(TuttiError):
+    """An answer bigger than the message limit: refused here, before grpc would fail to send it."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"the answer is {size:,} bytes, over the {limit:,}-byte message limit"
+            " (the server's --max-message-mb)"
+        )
+
+
+def check_answer_size(response: Any, limit: int) -> None:
+    """Raise AnswerTooLargeError when `response` (a protobuf message) exceeds `limit` bytes."""
+    if limit and response.ByteSize() > limit:
+        raise AnswerTooLargeError(response.ByteSize(), limit)

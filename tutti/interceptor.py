@@ -12,7 +12,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from grpc import aio
 
 from tutti.decoding import Undecodable, method_handlers
-from tutti.errors import INTERNAL_MESSAGE, OverloadedError, TuttiError
+from tutti.errors import INTERNAL_MESSAGE, OverloadedError, TuttiError, check_answer_size
 
 __all__ = ["Gate", "guarded_handlers", "takes_undecodable"]
 
@@ -54,8 +54,12 @@ class Gate:
         limit: int = 0,
         stream_limit: int = 0,
         stream_idle_s: float = 0.0,
+        max_answer_bytes: int = 0,
     ) -> None:
         self.authorize = authorize
+        # Answers over it are refused by the service (RESOURCE_EXHAUSTED), not left to grpc,
+        # which fails to send them with a logged traceback.
+        self.max_answer_bytes = max_answer_bytes
         self.in_flight = 0
         self.streams = 0
         self.limit = limit  # 0: no limit
@@ -95,7 +99,9 @@ def _unary_response(
                 authorize(context.invocation_metadata())
             if isinstance(request, Undecodable):
                 raise request.error()
-            return await behavior(request, context)
+            response = await behavior(request, context)
+            check_answer_size(response, gate.max_answer_bytes)
+            return response
         except aio.AbortError:
             raise
         except Exception as exc:  # noqa: BLE001 - this is the one place that maps them all
@@ -122,6 +128,7 @@ def _stream_response(
             if isinstance(request, Undecodable):
                 raise request.error()
             async for response in behavior(request, context):
+                check_answer_size(response, gate.max_answer_bytes)
                 yield response
         except aio.AbortError:
             raise

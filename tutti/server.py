@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection
 
 from tutti.decoding import decoding_handlers
+from tutti.health import HealthServicer
 from tutti.heap import heap_trimmer
 from tutti.interceptor import Gate, guarded_handlers
 from tutti.security import ServerTls
@@ -114,7 +115,8 @@ class Server:
         # Gate, not by grpc's maximum_concurrent_rpcs, which would count health checks and
         # idle streams with the calls: a flooded service must still answer its probes.
         self._server = aio.server(interceptors=interceptors or None, options=message_limits)
-        self.health = health.aio.HealthServicer()
+        self.health = HealthServicer()
+        limit = options.max_message_bytes
         self._add(health.SERVICE_NAME, decoding_handlers(health.SERVICE_NAME, self.health))
         for service in self.services:
             gate = service.gate or Gate()
@@ -122,6 +124,7 @@ class Server:
             gate.limit = options.max_in_flight
             gate.stream_limit = options.max_streams
             gate.stream_idle_s = options.stream_idle_s
+            gate.max_answer_bytes = limit
             self._add(service.name, guarded_handlers(service.name, service.servicer, gate))
         names = [*(s.name for s in self.services), health.SERVICE_NAME, reflection.SERVICE_NAME]
         reflecting = reflection.aio.ReflectionServicer(names)
@@ -130,7 +133,7 @@ class Server:
         token = next((s.authorize for s in self.services if s.authorize is not None), None)
         self._add(
             reflection.SERVICE_NAME,
-            decoding_handlers(reflection.SERVICE_NAME, reflecting, token),
+            decoding_handlers(reflection.SERVICE_NAME, reflecting, token, limit),
         )
         self.port = 0
         self._stopped = False
