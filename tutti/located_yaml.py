@@ -46,13 +46,20 @@ def read_config_text(path: str | Path, stage: str = "") -> str:
 
 
 class LocatedMap(dict[str, Any]):
-    """A mapping that knows its own line and the line of each key."""
+    """A mapping that knows its own line and the line of each key, and where each of its
+    own scalar values is written: (line, column) of its first and past its last character,
+    both counted from 0, so a tool can rewrite one value and leave the rest of the file as it
+    was."""
 
     line: int = 0
     key_lines: dict[str, int]
+    value_spans: dict[str, tuple[int, int, int, int]]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
+
+    def span_of(self, key: str) -> tuple[int, int, int, int] | None:
+        return getattr(self, "value_spans", {}).get(key)
 
 
 class LocatedList(list[Any]):
@@ -92,6 +99,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         result = LocatedMap()
         result.line = node.start_mark.line + 1
         result.key_lines = {}
+        result.value_spans = {}
         yield result
         # Not PyYAML's flatten_mapping: it puts merged pairs before the mapping's own, so an
         # override would read as a duplicate key and lose to the default it overrides.
@@ -136,6 +144,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             seen.add(key)
             result[key] = self.construct_object(value_node, deep=True)
             result.key_lines[key] = line
+            if isinstance(value_node, yaml.ScalarNode):
+                start, end = value_node.start_mark, value_node.end_mark
+                result.value_spans[key] = (start.line, start.column, end.line, end.column)
 
     def _merge_sources(
         self, node: yaml.MappingNode, value_node: yaml.Node

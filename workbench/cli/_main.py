@@ -6,13 +6,18 @@ loads neither the services nor the models.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tutti.errors import ConfigError, TuttiError
 from workbench.cli._parser import build_parser
+
+if TYPE_CHECKING:
+    from workbench.evaluation import DataOptions
 
 __all__ = ["main"]
 
@@ -60,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(
                 route(args.composition, args.input_json, args.router, args.timeout, args.budgets)
+            )
+        if args.command == "eval":
+            from workbench.evaluation import run_eval
+
+            return run_eval(
+                args.composition,
+                args.data,
+                _data_options(args),
+                against=args.against,
+                out=args.out,
+                concurrency=args.concurrency,
+                allow_errors=args.allow_errors,
             )
         if args.command == "recommend":
             from workbench.recommend import questionnaire
@@ -125,3 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _data_options(args: argparse.Namespace) -> DataOptions:
+    from workbench.evaluation import DataOptions
+
+    return DataOptions(
+        input_column=args.input_column,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        input_field=args.input_field,
+        label_path=args.label_path,
+    )

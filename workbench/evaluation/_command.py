@@ -1,0 +1,188 @@
+"""`tutti eval`: a composition and its baselines over the user's labelled file, on a mesh."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from grpc import aio
+
+from router_service import Draft, compile_composition, describe_stages, read_composition
+from tutti.channels import ChannelPool
+from tutti.errors import ConfigError
+from tutti.messages import MessageTypes
+from workbench.dataset import Dataset, LabelPath, default_label_path, label_path, read_dataset
+from workbench.evaluation._figures import Figures, compare, figures
+from workbench.evaluation._outcomes import Outcome, run_system
+from workbench.evaluation._report import EvalReport
+from workbench.evaluation._systems import System, baseline_stages, write_baselines
+from workbench.mesh import Mesh
+
+__all__ = [
+    "DataOptions",
+    "Evaluation",
+    "Served",
+    "evaluate",
+    "outcomes_json",
+    "read_inputs",
+    "served",
+    "summarise",
+]
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How the rows of the labelled file become inputs and labels (`--input-column` ...)."""
+
+    input_column: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    input_field: str | None = None
+    label_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    report: EvalReport
+    outcomes: dict[str, list[Outcome]]
+
+
+def read_inputs(
+    composition: str | Path, data: str | Path, options: DataOptions
+) -> tuple[Draft, Dataset, LabelPath, MessageTypes]:
+    """Everything checked before anything starts: the file, the types, the label's path."""
+    draft = read_composition(composition)
+    if draft.problems:
+        raise ConfigError(list(draft.problems))
+    types = MessageTypes()
+    output = types.message_class(draft.output_type).DESCRIPTOR
+    path = (
+        label_path(output, options.label_path, source=str(composition))
+        if options.label_path
+        else default_label_path(output, source=str(composition))
+    )
+    dataset = read_dataset(
+        data,
+        types.message_class(draft.input_type).DESCRIPTOR,
+        input_column=options.input_column,
+        label_column=options.label_column,
+        input_field=options.input_field,
+        text_column=options.text_column,
+    )
+    return draft, dataset, path, types
+
+
+@dataclass
+class Served:
+    """A router over the composition and its baselines, and the mesh it runs on."""
+
+    address: str
+    systems: list[System]
+    mesh: Mesh | None
+
+
+@contextlib.asynccontextmanager
+async def served(
+    draft: Draft, types: MessageTypes, label: LabelPath, against: Sequence[str]
+) -> AsyncIterator[Served]:
+    """Start the composition's services and a router serving it and each baseline alone."""
+    mesh = await asyncio.to_thread(Mesh.start, draft.source)
+    try:
+        pool = ChannelPool()
+        try:
+            endpoints = dict(mesh.endpoints)
+            located = _with_endpoints(draft, endpoints)
+            described = await describe_stages(located, pool, types)
+        finally:
+            await pool.close()
+        stage_types = {
+            name: (
+                described[name].input_type if name in described else spec.input,
+                described[name].output_type if name in described else spec.output,
+            )
+            for name, spec in draft.stages.items()
+        }
+        composition = compile_composition(
+            located, {n: t for n, t in stage_types.items() if all(t)}, types
+        )
+        baselines = baseline_stages(composition, stage_types, types, label.path, against)
+        with tempfile.TemporaryDirectory(prefix="tutti-eval-") as folder:
+            files = write_baselines(draft, baselines, Path(folder))
+            paths = [Path(draft.source), *(Path(folder) / f"{s.composition}.yaml" for s in files)]
+            address = await asyncio.to_thread(mesh.add_router, paths)
+            main = System(draft.name, draft.name, "composition", label=label)
+            yield Served(address, [main, *files], mesh)
+    finally:
+        await asyncio.to_thread(mesh.stop)
+
+
+def _with_endpoints(draft: Draft, endpoints: dict[str, str]) -> Draft:
+    stages = {
+        name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
+        for name, spec in draft.stages.items()
+    }
+    return dataclasses.replace(draft, stages=stages)
+
+
+async def evaluate(
+    draft: Draft,
+    dataset: Dataset,
+    label: LabelPath,
+    types: MessageTypes,
+    systems: Sequence[System],
+    address: str,
+    concurrency: int = 8,
+) -> Evaluation:
+    """Every system over every item, one system after the other."""
+    outcomes: dict[str, list[Outcome]] = {}
+    async with aio.insecure_channel(address) as channel:
+        for system in systems:
+            assert system.label is not None
+            outcomes[system.name] = await run_system(
+                channel,
+                system.composition,
+                dataset,
+                system.label,
+                types,
+                concurrency,
+                name=system.name,
+            )
+    return Evaluation(summarise(draft, dataset, label, systems, outcomes), outcomes)
+
+
+def summarise(
+    draft: Draft,
+    dataset: Dataset,
+    label: LabelPath,
+    systems: Sequence[System],
+    outcomes: dict[str, list[Outcome]],
+) -> EvalReport:
+    """The report of outcomes already gathered, live or replayed."""
+    results: list[tuple[Figures, list[Outcome]]] = [
+        (figures(s.name, s.kind, outcomes[s.name]), outcomes[s.name]) for s in systems
+    ]
+    composed = next(r for r, s in zip(results, systems, strict=True) if s.kind == "composition")
+    baselines = [r for r, s in zip(results, systems, strict=True) if s.kind == "baseline"]
+    return EvalReport(
+        composition=draft.name,
+        data=dataset.source,
+        items=len(dataset.items),
+        label=label.path,
+        systems=tuple(f for f, _ in results),
+        comparison=compare(composed, baselines),
+    )
+
+
+def outcomes_json(evaluation: Evaluation) -> str:
+    """Every outcome, one JSON object a line, for a user who wants to look at items."""
+    lines = []
+    for system, outcomes in evaluation.outcomes.items():
+        for o in outcomes:
+            lines.append(json.dumps({"system": system, **o.__dict__, "stages": list(o.stages)}))
+    return "\n".join(lines) + "\n"

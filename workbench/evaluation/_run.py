@@ -1,0 +1,61 @@
+"""The `tutti eval` command end to end: check, serve, measure, report, exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.evaluation._command import (
+    DataOptions,
+    Evaluation,
+    evaluate,
+    outcomes_json,
+    read_inputs,
+    served,
+)
+from workbench.evaluation._report import table, write_report
+
+__all__ = ["run_eval"]
+
+
+def run_eval(
+    composition: str,
+    data: str,
+    options: DataOptions,
+    against: Sequence[str] = (),
+    out: str | None = None,
+    concurrency: int = 8,
+    allow_errors: bool = False,
+) -> int:
+    """0 when every request was answered (or errors are allowed), 1 otherwise."""
+    draft, dataset, label, types = read_inputs(composition, data, options)
+    print(
+        f"{len(dataset.items)} items from {data}, {len(dataset.labels)} labels; "
+        f"comparing the output's {label.path} with the file's label",
+        file=sys.stderr,
+    )
+
+    async def measure() -> Evaluation:
+        async with served(draft, types, label, against) as mesh:
+            print(f"systems: {', '.join(s.name for s in mesh.systems)}", file=sys.stderr)
+            return await evaluate(
+                draft, dataset, label, types, mesh.systems, mesh.address, concurrency
+            )
+
+    evaluation = asyncio.run(measure())
+    folder = Path(out or f"eval-{draft.name}")
+    written = write_report(evaluation.report, folder)
+    (folder / "outcomes.jsonl").write_text(outcomes_json(evaluation), encoding="utf-8")
+    print(table(evaluation.report))
+    print(f"\nwrote {', '.join(str(p) for p in written)} and {folder / 'outcomes.jsonl'}")
+    failed = sum(s.errors for s in evaluation.report.systems)
+    if failed and not allow_errors:
+        print(
+            f"tutti eval: {failed} requests failed (see outcomes.jsonl); "
+            "--allow-errors counts them as wrong and exits 0",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
