@@ -26,6 +26,7 @@ from router_service.engine import (
     Run,
     StageClient,
     StageClientError,
+    grpc_clients,
 )
 from router_service.plan import Composition
 from tutti.interceptor import Gate
@@ -46,6 +47,7 @@ __all__ = [
     "StageClientError",
     "compile_composition",
     "describe_stages",
+    "grpc_clients",
     "read_composition",
     "service",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-__all__ = ["add_data_flags", "add_eval"]
+__all__ = ["add_data_flags", "add_eval", "add_tune"]
 
 
 def add_data_flags(parser: argparse.ArgumentParser) -> None:
@@ -84,3 +84,66 @@ def add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="count failed requests as wrong answers and exit 0",
     )
+
+
+def add_tune(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tune = commands.add_parser(
+        "tune",
+        help="choose a composition's thresholds on your labelled file, for a cost or quality target",
+        description=textwrap.dedent(
+            """\
+            The knobs are the composition's confidence thresholds: every `below` of a cascade,
+            of an escalate tier and of a route's escalations. tune starts the services once,
+            records every stage call a setting could make (each stage once per item and
+            input), then replays every setting (21 values per knob, 0 to 1, for one or two
+            knobs; fewer for more, up to --max-settings) through the router's own engine, with
+            no further calls. It picks the most accurate setting within the cost target
+            (--max-cost-share of the strongest single stage's cost, 0.25 by default, or
+            --max-cost USD an item), or the cheapest with --min-quality; prints it and the
+            cost/accuracy frontier; writes tune.json and frontier.png into --out; and with
+            --write puts the thresholds into the file, changing nothing else in it.
+            Decisions that depend on time (latency budgets, fan-out windows, hedging) are
+            replayed as if every stage answered at once; confirm on held-out data with
+            `tutti eval`."""
+        ),
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              tutti tune desk.yaml --data dev.tsv --max-cost-share 0.2 --write
+              tutti tune desk.yaml --data dev.tsv --min-quality 0.9 --pin 'escalate -> strong=0.7'"""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tune.add_argument("composition", metavar="COMPOSITION.yaml")
+    add_data_flags(tune)
+    target = tune.add_mutually_exclusive_group()
+    target.add_argument(
+        "--max-cost-share",
+        type=float,
+        metavar="SHARE",
+        help="at most this share of the strongest single stage's cost per item (default 0.25)",
+    )
+    target.add_argument("--max-cost", type=float, metavar="USD", help="at most USD per item")
+    target.add_argument(
+        "--min-quality", type=float, metavar="ACCURACY", help="the cheapest setting this accurate"
+    )
+    tune.add_argument(
+        "--pin",
+        action="append",
+        default=[],
+        metavar="KNOB=VALUE",
+        help="hold a knob (its name as printed, or its line) at VALUE (repeatable)",
+    )
+    tune.add_argument(
+        "--max-settings",
+        type=int,
+        default=1000,
+        help="settings tried at most (default: %(default)s)",
+    )
+    tune.add_argument(
+        "--write", action="store_true", help="write the chosen thresholds into the file"
+    )
+    tune.add_argument(
+        "--write-to", metavar="FILE", help="write the tuned composition to FILE instead"
+    )
+    tune.add_argument("--out", metavar="DIR", help="results folder (default: tune-NAME)")

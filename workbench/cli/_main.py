@@ -78,6 +78,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 concurrency=args.concurrency,
                 allow_errors=args.allow_errors,
             )
+        if args.command == "tune":
+            from workbench.tune import TuneTarget, tune
+
+            return tune(
+                args.composition,
+                args.data,
+                _data_options(args),
+                TuneTarget(args.max_cost_share, args.max_cost, args.min_quality),
+                pins=args.pin,
+                max_settings=args.max_settings,
+                write=args.write,
+                write_to=args.write_to,
+                out=args.out,
+            )
         if args.command == "recommend":
             from workbench.recommend import questionnaire
 

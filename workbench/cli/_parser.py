@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from workbench.cli._eval_flags import add_eval
+from workbench.cli._eval_flags import add_eval, add_tune
 from workbench.cli._loop_flags import add_demo, add_recommend, add_train
 from workbench.cli._serve_flags import add_serve
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve(commands)
     _add_check_up_route(commands)
     add_eval(commands)
+    add_tune(commands)
     add_recommend(commands)
     add_demo(commands)
     add_train(commands)

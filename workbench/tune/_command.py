@@ -1,0 +1,280 @@
+"""`tutti tune`: one recorded pass over the tuning file, then every setting replayed offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tutti.errors import ConfigError, Problem
+from workbench.evaluation import (
+    DataOptions,
+    Figures,
+    baseline_stages,
+    figures,
+    read_inputs,
+    write_baselines,
+)
+from workbench.mesh import Mesh
+from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite
+from workbench.tune._offline import Replayer
+from workbench.tune._search import Point, Target, choose, frontier, grid
+
+__all__ = ["Tuning", "TuneTarget", "tune"]
+
+
+@dataclass(frozen=True)
+class TuneTarget:
+    """What the user asked for: one of the three is set."""
+
+    max_cost_share: float | None = None  # of the strongest baseline's cost per item
+    max_cost_usd: float | None = None
+    min_quality: float | None = None
+
+
+@dataclass(frozen=True)
+class Tuning:
+    knobs: tuple[Knob, ...]
+    points: tuple[Point, ...]
+    chosen: Point | None
+    target: Target
+    baselines: tuple[Figures, ...]
+    live_calls: int
+    record_s: float
+    offline_s: float
+
+
+def _target(asked: TuneTarget, baselines: Sequence[Figures], source: str) -> Target:
+    if asked.max_cost_usd is not None:
+        return Target(max_cost_usd=asked.max_cost_usd)
+    if asked.min_quality is not None:
+        return Target(min_accuracy=asked.min_quality)
+    if not baselines:
+        raise ConfigError(
+            Problem(source, 1, "--max-cost-share needs a baseline stage; use --max-cost USD")
+        )
+    strongest = max(baselines, key=lambda b: (b.accuracy, b.cost_per_item_usd))
+    share = asked.max_cost_share if asked.max_cost_share is not None else 0.25
+    return Target(max_cost_usd=share * strongest.cost_per_item_usd)
+
+
+def _bar(total: int, what: str) -> tqdm[None]:
+    return tqdm(total=total, desc=f"{what:<28}", file=sys.stderr, ncols=90, disable=None)
+
+
+async def _tune(
+    composition: str,
+    data: str,
+    options: DataOptions,
+    asked: TuneTarget,
+    pins: Sequence[str],
+    max_settings: int,
+) -> tuple[Tuning, str]:
+    draft, dataset, label, types = read_inputs(composition, data, options)
+    knobs = find_knobs(draft.document)
+    if not knobs:
+        raise ConfigError(
+            Problem(
+                draft.source,
+                1,
+                "no thresholds to tune: tune sets the `below` of cascade, escalate tiers and"
+                " route escalations, and this flow has none",
+            )
+        )
+    pinned = resolve_pins(knobs, pins, draft.source)
+    mesh = await asyncio.to_thread(Mesh.start, draft.source)
+    replayer = Replayer(draft, mesh.endpoints, types)
+    try:
+        await replayer.describe()
+        stage_types = {
+            n: replayer.described.get(n, (s.input, s.output)) for n, s in draft.stages.items()
+        }
+        composition_plan = replayer.engine({}).composition
+        systems = baseline_stages(composition_plan, stage_types, types, label.path, ())
+        started = time.perf_counter()
+        # The recorded pass: each free knob at 1 (the others at 0) reaches its target for
+        # every item, and each baseline answers every item; all later runs replay these.
+        free = [k for k in knobs if k not in pinned]
+        passes = [{**pinned, **{k: (1.0 if k is knob else 0.0) for k in free}} for knob in free]
+        for values in passes:
+            await replayer.outcomes(replayer.engine(values), dataset, label, concurrency=8)
+        baselines: list[Figures] = []
+        with tempfile.TemporaryDirectory(prefix="tutti-tune-") as folder:
+            for system in write_baselines(draft, systems, Path(folder)):
+                engine = replayer.baseline_engine(Path(folder) / f"{system.composition}.yaml")
+                assert system.label is not None
+                outcomes = await replayer.outcomes(engine, dataset, system.label, concurrency=8)
+                baselines.append(figures(system.name, "baseline", outcomes))
+        record_s = time.perf_counter() - started
+        live_calls = replayer.recording.live_calls
+        print(
+            f"recorded {live_calls} stage calls for {len(dataset.items)} items in {record_s:.1f} s",
+            file=sys.stderr,
+        )
+        target = _target(asked, baselines, draft.source)
+        settings = grid(knobs, pinned, max_settings)
+        started = time.perf_counter()
+        points = []
+        with _bar(len(settings), f"{len(settings)} settings") as bar:
+            for values in settings:
+                outcomes = await replayer.outcomes(replayer.engine(values), dataset, label)
+                result = figures(draft.name, "composition", outcomes)
+                points.append(
+                    Point(values, result.accuracy, result.cost_per_item_usd, result.errors)
+                )
+                bar.update()
+        offline_s = time.perf_counter() - started
+        if replayer.recording.live_calls != live_calls:
+            print(
+                f"{replayer.recording.live_calls - live_calls} stage calls the recorded pass"
+                " had not made were made live during the search",
+                file=sys.stderr,
+            )
+    finally:
+        await replayer.close()
+        await asyncio.to_thread(mesh.stop)
+    current = {k: k.value for k in knobs}
+    chosen = choose(points, target, current)
+    tuning = Tuning(
+        tuple(knobs),
+        tuple(points),
+        chosen,
+        target,
+        tuple(baselines),
+        replayer.recording.live_calls,
+        record_s,
+        offline_s,
+    )
+    return tuning, draft.source
+
+
+def tune(
+    composition: str,
+    data: str,
+    options: DataOptions,
+    asked: TuneTarget,
+    pins: Sequence[str] = (),
+    max_settings: int = 1000,
+    write: bool = False,
+    write_to: str | None = None,
+    out: str | None = None,
+) -> int:
+    """0 with a setting that meets the target (written when asked), 1 without one."""
+    tuning, source = asyncio.run(_tune(composition, data, options, asked, pins, max_settings))
+    folder = Path(out or f"tune-{Path(composition).stem}")
+    _write_results(tuning, folder)
+    print(summary(tuning))
+    print(f"\nwrote {folder / 'tune.json'} and {folder / 'frontier.png'}")
+    if tuning.chosen is None:
+        print(
+            f"tutti tune: no setting meets the target ({tuning.target.describe()})", file=sys.stderr
+        )
+        return 1
+    if write or write_to:
+        target_path = Path(write_to) if write_to else Path(source)
+        text = Path(source).read_text(encoding="utf-8")
+        target_path.write_text(rewrite(text, tuning.chosen.values), encoding="utf-8")
+        print(f"wrote the thresholds into {target_path}; confirm them on held-out data:")
+        print(f"  tutti eval {target_path} --data HELD_OUT_FILE")
+    return 0
+
+
+def summary(tuning: Tuning) -> str:
+    lines = [
+        f"{len(tuning.points)} settings of {len(tuning.knobs)} knobs, replayed in"
+        f" {tuning.offline_s:.1f} s ({len(tuning.points) / max(tuning.offline_s, 1e-9):.0f}/s)"
+        f" after a recorded pass of {tuning.record_s:.1f} s ({tuning.live_calls} live calls)"
+    ]
+    for b in tuning.baselines:
+        lines.append(
+            f"  baseline {b.name:<20} accuracy {b.accuracy:.3f}  ${b.cost_per_item_usd:.6f}/item"
+        )
+    lines.append(f"target: {tuning.target.describe()}")
+    if tuning.chosen is not None:
+        c = tuning.chosen
+        lines.append(f"chosen: accuracy {c.accuracy:.3f}, ${c.cost_per_item_usd:.6f}/item")
+        for knob in tuning.knobs:
+            lines.append(f"  {knob.name:<40} {knob.value:g} -> {c.values[knob]:g}")
+    lines.append("frontier (cost per item, accuracy):")
+    for p in frontier(tuning.points):
+        values = ", ".join(f"{v:g}" for v in p.values.values())
+        lines.append(f"  ${p.cost_per_item_usd:.6f}  {p.accuracy:.3f}  [{values}]")
+    return "\n".join(lines)
+
+
+def _write_results(tuning: Tuning, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def point(p: Point) -> dict[str, object]:
+        return {
+            "values": {k.name: v for k, v in p.values.items()},
+            "accuracy": p.accuracy,
+            "cost_per_item_usd": p.cost_per_item_usd,
+            "errors": p.errors,
+        }
+
+    data = {
+        "knobs": [{"name": k.name, "line": k.line, "value": k.value} for k in tuning.knobs],
+        "target": tuning.target.describe(),
+        "chosen": point(tuning.chosen) if tuning.chosen else None,
+        "frontier": [point(p) for p in frontier(tuning.points)],
+        "settings": [point(p) for p in tuning.points],
+        "baselines": [
+            {"name": b.name, "accuracy": b.accuracy, "cost_per_item_usd": b.cost_per_item_usd}
+            for b in tuning.baselines
+        ],
+        "live_calls": tuning.live_calls,
+        "record_s": tuning.record_s,
+        "offline_s": tuning.offline_s,
+    }
+    (folder / "tune.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    _chart(tuning, folder / "frontier.png")
+
+
+def _chart(tuning: Tuning, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    axes.plot(
+        [p.cost_per_item_usd for p in tuning.points],
+        [p.accuracy for p in tuning.points],
+        ".",
+        color="#bbbbbb",
+        markersize=3,
+        label="settings",
+    )
+    best = frontier(tuning.points)
+    axes.plot(
+        [p.cost_per_item_usd for p in best],
+        [p.accuracy for p in best],
+        "-o",
+        markersize=3,
+        label="frontier",
+    )
+    for b in tuning.baselines:
+        axes.plot(b.cost_per_item_usd, b.accuracy, "s", markersize=8, label=f"{b.name} alone")
+    if tuning.chosen is not None:
+        axes.plot(
+            tuning.chosen.cost_per_item_usd,
+            tuning.chosen.accuracy,
+            "*",
+            markersize=14,
+            label="chosen",
+        )
+    axes.set_xlabel("cost per item (USD)")
+    axes.set_ylabel("accuracy")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
