@@ -74,7 +74,9 @@ def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident
         if confidence < FANOUT_BELOW:
             seen["fanout"] += 1
             assert path[1] == f"escalate@{confidence:.2f}<{FANOUT_BELOW:g}->fanout", path
-            assert {"cheap", "strong", "merger"} <= set(stages), stages
+            # The strong model may miss the fan-out's 400 ms window on a loaded machine:
+            # quorum 1 then merges the cheap answer alone, as composition.yaml says.
+            assert {"cheap", "merger"} <= set(stages), stages
         elif confidence < STRONG_BELOW:
             seen["strong"] += 1
             assert path[1] == f"escalate@{confidence:.2f}<{STRONG_BELOW:g}->strong", path
