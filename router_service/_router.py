@@ -13,6 +13,7 @@ from pathlib import Path
 from router_service._describe import describe_stages
 from router_service.cache import build_caches
 from router_service.composition import compile_composition, read_composition
+from router_service.composition._stages import apply_endpoints
 from router_service.engine import (
     Engine,
     Run,
@@ -102,12 +103,9 @@ class Router:
         # Reading and compiling run in a thread: a large or hostile file (refused or not)
         # must not hold up the requests this loop is serving meanwhile.
         draft = await asyncio.to_thread(read_composition, path)
-        if endpoints:
-            stages = {
-                name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
-                for name, spec in draft.stages.items()
-            }
-            draft = dataclasses.replace(draft, stages=stages)
+        # A stage `tutti up` starts may leave its endpoint to --endpoint; one with none fails here.
+        stages, missing = apply_endpoints(draft.source, draft.stages, endpoints, draft.problems)
+        draft = dataclasses.replace(draft, stages=stages, problems=(*draft.problems, *missing))
         described = await describe_stages(draft, self.channels, self.types) if describe else {}
         composition = await asyncio.to_thread(
             compile_composition,

@@ -1,10 +1,9 @@
-"""Start every service a composition needs as child processes on loopback."""
+"""Start every service that compositions need as child processes on loopback."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -13,9 +12,22 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Self
+from typing import Self
 
-from tutti.errors import TuttiError
+from workbench._children import (
+    READY_PREFIX,
+    START_TIMEOUT_S,
+    Child,
+    MeshError,
+    ready_address,
+    ready_line,
+    release_stdout,
+    restart,
+    spawn,
+    wait_ready,
+    watch_output,
+)
+from workbench._stage_services import stage_services
 
 __all__ = [
     "READY_PREFIX",
@@ -29,81 +41,63 @@ __all__ = [
     "watch_output",
 ]
 
-READY_PREFIX = "tutti: serving "
-START_TIMEOUT_S = 120.0
-# How long stop() waits for a child's last output to be copied after the child exited.
-OUTPUT_DRAIN_S = 2.0
-
-
-def ready_line(kind: str, address: str) -> str:
-    """The line a service prints on stdout once it accepts requests."""
-    return f"{READY_PREFIX}{kind} on {address}"
-
-
-class MeshError(TuttiError):
-    """A service of the mesh could not start."""
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[str]
-    address: str = ""
-    # How it was started; a restart adds `--port` with the port it bound the first time.
-    argv: list[str] = field(default_factory=list)
-    # Copies the child's stdout once it is ready; it owns (and closes) the pipe from then on.
-    forwarder: threading.Thread | None = None
-
 
 @dataclass
 class Mesh:
-    """A composition's services, started as `tutti serve` children and stopped together.
+    """Compositions' services, started as `tutti serve` children and stopped together.
 
     Stages with a `serve:` block become specialists, `kind: merger` stages
-    become mergers, and the router starts last with every endpoint pointed at
-    the ports the children actually bound.
+    become mergers, one per stage name across the compositions, and one router
+    starts last, serving them all, with every endpoint pointed at the ports the
+    children actually bound.
     """
 
+    # The first composition; `compositions` holds them all.
     composition: Path
     children: list[Child] = field(default_factory=list)
     router_address: str = ""
     endpoints: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
     env: dict[str, str] = field(default_factory=dict)
+    compositions: list[Path] = field(default_factory=list)
 
     @classmethod
     def start(
         cls,
-        composition: str | Path,
+        compositions: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         router_port: int = 0,
         env: dict[str, str] | None = None,
         log_level: str = "WARNING",
     ) -> Mesh:
-        # Imported here: the mesh needs only the stage list, not a running router.
+        """Start the services of one composition file, or of several behind one router.
+
+        Files that share a stage name share its service, so they must declare
+        it alike: a ConfigError says where they do not, before anything starts.
+        """
+        # Imported here: the mesh needs only the stage lists, not a running router.
         from router_service import read_composition
 
-        path = Path(composition).resolve()
-        draft = read_composition(path)
+        listed = [compositions] if isinstance(compositions, str | os.PathLike) else compositions
+        paths = [Path(c).resolve() for c in listed]
+        if not paths:
+            raise MeshError("no composition to start")
+        services = stage_services([read_composition(path) for path in paths])
         child_env = {**os.environ, **(env or {})}
-        # Python factories are looked up beside the composition file first.
+        # Python factories are looked up beside each composition file first.
+        folders = dict.fromkeys(str(path.parent) for path in paths)
         child_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(path.parent), child_env.get("PYTHONPATH", "")) if p
+            p for p in (*folders, child_env.get("PYTHONPATH", "")) if p
         )
-        mesh = cls(path, log_level=log_level, env=child_env)
+        mesh = cls(paths[0], log_level=log_level, env=child_env, compositions=paths)
         base = mesh._serve_argv()
         try:
-            for name, spec in draft.stages.items():
-                if spec.is_merger:
-                    argv = [*base, "merger", "--config", str(path)]
-                elif spec.serve is not None:
-                    argv = [*base, "specialist", "--config", str(path), "--stage", name]
-                else:
-                    continue  # served elsewhere, at its declared endpoint
-                mesh.children.append(Child(name, _spawn(argv, child_env), argv=argv))
+            for service in services:
+                argv = [*base, *service.serve_args()]
+                mesh.children.append(Child(service.stage, spawn(argv, child_env), argv=argv))
             for child in mesh.children:
-                child.address = _wait_ready(child)
+                child.address = wait_ready(child)
                 mesh.endpoints[child.name] = child.address
-            mesh.router_address = mesh.add_router([path], router_port)
+            mesh.router_address = mesh.add_router(paths, router_port)
         except BaseException:
             mesh.stop()
             raise
@@ -123,9 +117,9 @@ class Mesh:
             argv += ["--config", str(composition)]
         for name, address in self.endpoints.items():
             argv += ["--endpoint", f"{name}={address}"]
-        router = Child("router", _spawn(argv, self.env), argv=argv)
+        router = Child("router", spawn(argv, self.env), argv=argv)
         self.children.append(router)
-        router.address = _wait_ready(router)
+        router.address = wait_ready(router)
         return router.address
 
     def stop(self, grace_s: float = 10.0) -> None:
@@ -161,103 +155,20 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     child.process.kill()
                     child.process.wait()
-                _release_stdout(child)
+                release_stdout(child)
 
     def _kill(self) -> None:
         for child in self.children:
             if child.process.poll() is None:
                 child.process.kill()
             child.process.wait()
-            _release_stdout(child)
+            release_stdout(child)
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _spawn(argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
-
-
-def restart(child: Child, env: dict[str, str]) -> queue.Queue[str | None]:
-    """Start an exited child again on the port it bound; its ready line comes on the queue."""
-    _release_stdout(child)
-    port = child.address.rsplit(":", 1)[1]
-    child.process = _spawn([*child.argv, "--port", port], env)
-    return watch_output(child)
-
-
-def watch_output(child: Child) -> queue.Queue[str | None]:
-    """Copy the child's stdout to ours from now on; its ready line (or None at exit) is queued.
-
-    A thread reads the child's stdout from the start and copies everything
-    but the ready line to ours, so that a child that prints never blocks on
-    a full pipe, and no line waits in a buffer that a select() cannot see.
-    """
-    assert child.process.stdout is not None
-    ready: queue.Queue[str | None] = queue.Queue(maxsize=1)
-    child.forwarder = threading.Thread(
-        target=_forward_output,
-        args=(child.process.stdout, ready),
-        name=f"tutti-mesh-{child.name}-stdout",
-        daemon=True,
-    )
-    child.forwarder.start()
-    return ready
-
-
-def ready_address(line: str) -> str:
-    """The address in a service's ready line."""
-    return line.rstrip().rsplit(" on ", 1)[1]
-
-
-def _wait_ready(child: Child, timeout_s: float = START_TIMEOUT_S) -> str:
-    """Wait for the child's ready line; return the address it bound."""
-    ready = watch_output(child)
-    try:
-        line = ready.get(timeout=timeout_s)
-    except queue.Empty:
-        raise MeshError(f"'{child.name}' did not become ready within {timeout_s:g}s") from None
-    if line is None:
-        code = child.process.wait()
-        raise MeshError(f"'{child.name}' exited with code {code} before serving; see its log above")
-    return ready_address(line)
-
-
-def _forward_output(stream: IO[str], ready: queue.Queue[str | None]) -> None:
-    """Hand the ready line to `ready` and copy the rest to our stdout until the child exits.
-
-    Once our stdout is closed the child's output is discarded. At end of file
-    `ready` gets None if it got nothing else.
-    """
-    announced = False
-    with stream:
-        forwarding = True
-        for line in stream:
-            if not announced and line.startswith(READY_PREFIX):
-                announced = True
-                ready.put(line)
-                continue
-            if not forwarding:
-                continue
-            try:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-            except (OSError, ValueError):  # our stdout is a closed pipe or file
-                forwarding = False
-    if not announced:
-        ready.put(None)
-
-
-def _release_stdout(child: Child) -> None:
-    """Close the stdout pipe of an exited child, or let its forwarder finish copying it."""
-    if child.forwarder is not None:
-        # The child has exited, so the forwarder meets end of file and closes the pipe.
-        child.forwarder.join(timeout=OUTPUT_DRAIN_S)
-    elif child.process.stdout is not None:
-        child.process.stdout.close()
 
 
 @contextlib.contextmanager

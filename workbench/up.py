@@ -1,10 +1,11 @@
-"""`tutti up`: a composition's services on loopback, kept up until Ctrl-C or SIGTERM."""
+"""`tutti up`: the services of one or more compositions on loopback, kept up until a signal."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import time
+from collections.abc import Sequence
 
 from workbench.mesh import Mesh
 from workbench.supervisor import Supervisor
@@ -12,8 +13,10 @@ from workbench.supervisor import Supervisor
 __all__ = ["up"]
 
 
-def up(composition: str, port: int) -> int:
+def up(compositions: str | Sequence[str], port: int) -> int:
     """Start the mesh, print where everything is, and keep it up until a signal.
+
+    Several compositions are served by one router, over one service per stage name.
 
     A service that dies is started again on its port (see RestartPolicy);
     `up` exits 1 only when one fails too often in a row.
@@ -21,9 +24,13 @@ def up(composition: str, port: int) -> int:
     # SIGTERM stops `up` the way Ctrl-C does, through KeyboardInterrupt, so the
     # children are stopped in both cases, even while they are still starting.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    mesh = Mesh.start(composition, router_port=port, log_level="INFO")
+    files = [compositions] if isinstance(compositions, str) else list(compositions)
+    mesh = Mesh.start(files, router_port=port, log_level="INFO")
     try:
-        print(f"composition {composition} is up:")
+        if len(files) == 1:
+            print(f"composition {files[0]} is up:")
+        else:
+            print(f"compositions {', '.join(files)} are up:")
         for name, address in mesh.endpoints.items():
             print(f"  {name:<20} {address}")
         print(f"  {'router':<20} {mesh.router_address}")

@@ -1,9 +1,10 @@
-"""Parsing the declared parts of a composition file: its stages, budget and cache backend."""
+"""A composition file's stages, budget and cache backend; the stages pointed at given endpoints."""
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from router_service.composition._policies import (
@@ -14,9 +15,10 @@ from router_service.composition._policies import (
 )
 from router_service.plan import Budget, CacheBackend, CachePolicy, StageSpec
 from tutti.config import Price, Problems, read_number, unknown_keys
+from tutti.errors import Problem
 from tutti.located_yaml import line_of
 
-__all__ = ["parse_budget", "parse_cache_backend", "parse_stage"]
+__all__ = ["apply_endpoints", "parse_budget", "parse_cache_backend", "parse_stage"]
 
 STAGE_KEYS = (
     "endpoint",
@@ -47,19 +49,25 @@ def _type_name(data: Mapping[str, Any], key: str, report: Any) -> str:
 
 def parse_stage(name: str, data: Any, line: int, reporter: Problems) -> StageSpec | None:
     if not isinstance(data, Mapping):
-        reporter.at_line(line, "a stage must be a mapping with at least an endpoint", name)
+        reporter.at_line(
+            line, "a stage must be a mapping with at least an endpoint or a serve: block", name
+        )
         return None
     report = reporter.located(data, name)
     for key in unknown_keys(data, STAGE_KEYS):
         report(key, f"unknown key '{key}' (allowed: {', '.join(STAGE_KEYS)})")
     if "endpoint" in data:
         endpoint = parse_endpoint(data["endpoint"], report)
-    else:
+    elif data.get("serve") is None and data.get("kind") != "merger":
         reporter.at_line(
             line_of(data, line),
-            "missing 'endpoint' (host:port, dns:///name:port, or a list of IP:port)",
+            "missing 'endpoint' (host:port, dns:///name:port, or a list of IP:port),"
+            " or a 'serve:' block for `tutti up` to start the stage from",
             name,
         )
+        endpoint = ""
+    else:
+        # `tutti up` starts it and tells the router where; a router alone needs --endpoint.
         endpoint = ""
     idempotent = data.get("idempotent", False)
     if not isinstance(idempotent, bool):
@@ -120,6 +128,40 @@ def parse_stage(name: str, data: Any, line: int, reporter: Problems) -> StageSpe
         idempotent=idempotent,
         circuit=parse_circuit(data, report),
     )
+
+
+def apply_endpoints(
+    source: str,
+    stages: Mapping[str, StageSpec],
+    endpoints: Mapping[str, str],
+    problems: Sequence[Problem] = (),
+) -> tuple[dict[str, StageSpec], list[Problem]]:
+    """The stages with `endpoints` (stage name -> address) in place of those the file declares,
+    and a problem for each stage left with none to call.
+
+    Only a stage that `tutti up` starts (one with a `serve:` block, or a merger) may leave out
+    its endpoint, and a router started on its own must be told where it is. A stage that
+    already has a problem in `problems` is not reported again.
+    """
+    stages = {
+        name: replace(spec, endpoint=endpoints.get(name, spec.endpoint))
+        for name, spec in stages.items()
+    }
+    reported = {p.stage for p in problems}
+    missing = [
+        Problem(
+            source,
+            spec.line,
+            f"no endpoint to call: pass --endpoint {name}=HOST:PORT to the router, or add"
+            f" 'endpoint: HOST:PORT' to the stage (`tutti up` starts "
+            + ("the merger" if spec.is_merger else "it from its serve: block")
+            + " and points the router at it)",
+            name,
+        )
+        for name, spec in stages.items()
+        if not spec.endpoint and name not in reported
+    ]
+    return stages, missing
 
 
 def parse_budget(data: Any, line: int, reporter: Problems) -> Budget:

@@ -59,12 +59,17 @@ def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
     up = commands.add_parser(
         "up",
-        help="start every service of a composition on loopback",
+        help="start every service of one or more compositions on loopback",
         description=textwrap.dedent(
             """\
-            Start the composition's specialists (stages with a `serve:` block), its mergers
-            and a router, as child processes on 127.0.0.1; wait until each reports healthy,
-            print the endpoints, and stop them all on Ctrl-C or SIGTERM.
+            Start the compositions' specialists (stages with a `serve:` block), their mergers
+            and one router serving them all, as child processes on 127.0.0.1; wait until each
+            reports healthy, print the endpoints, and stop them all on Ctrl-C or SIGTERM.
+
+            Compositions share a stage by its name: one service serves it for all of them,
+            so every file that names it must declare it alike (the same `serve:` block and
+            types). Stages with a `serve:` block, and mergers, need no `endpoint:`: `up`
+            tells the router where they are.
 
             A service that dies is started again on the same port, after 0.5 s, then 1, 2,
             4 ... up to 10 s between attempts, while the rest keep serving; after 5 failed
@@ -72,7 +77,7 @@ def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentPa
             everything and exits 1."""
         ),
     )
-    up.add_argument("composition", metavar="COMPOSITION.yaml")
+    up.add_argument("composition", nargs="+", metavar="COMPOSITION.yaml")
     up.add_argument("--port", type=int, default=50051, help="router port (default: %(default)s)")
 
     route = commands.add_parser(
