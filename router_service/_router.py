@@ -12,8 +12,7 @@ from pathlib import Path
 
 from router_service._describe import describe_stages
 from router_service.cache import build_caches
-from router_service.composition import compile_composition, read_composition
-from router_service.composition._stages import apply_endpoints
+from router_service.composition import apply_endpoints, compile_composition, read_composition
 from router_service.engine import (
     Engine,
     Run,

@@ -12,10 +12,16 @@ from router_service.composition._policies import (
     parse_retry,
 )
 from router_service.composition._read import TOP_KEYS, Draft, read_composition
-from router_service.composition._stages import parse_budget, parse_cache_backend, parse_stage
+from router_service.composition._stages import (
+    apply_endpoints,
+    parse_budget,
+    parse_cache_backend,
+    parse_stage,
+)
 from tutti.messages import CLASSIFICATION
 
 __all__ = [
+    "apply_endpoints",
     "BUILDERS",
     "CLASSIFICATION",
     "MAX_DEPTH",

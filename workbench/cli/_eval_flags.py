@@ -52,8 +52,8 @@ def add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             (declared prices and reported usage), p50/p95 latency, errors and the share of
             items each stage answered; against the cheapest and the strongest baseline: PGR
             (the share of the gap between them the composition closes), cost saved, and the
-            routing confusion (hard items, which the cheapest gets wrong, sent cheap; easy
-            ones sent dear). Writes report.md, report.json, report.png and outcomes.jsonl
+            routing confusion (hard items, which the cheapest gets wrong, not sent through the
+            strongest stage; easy ones sent through it). Writes report.md, report.json, report.png and outcomes.jsonl
             (one line per item and system) into --out, and prints the table. Exits 1 when a
             request failed, unless --allow-errors."""
         ),
@@ -76,7 +76,11 @@ def add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a stage to compare with (repeatable; default: every stage that can answer alone)",
     )
     evaluate.add_argument(
-        "--concurrency", type=int, default=8, help="requests in flight (default: %(default)s)"
+        "--concurrency",
+        type=int,
+        default=4,
+        help="requests in flight; more than the machine's cores makes latencies queueing"
+        " (default: %(default)s)",
     )
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: eval-NAME)")
     evaluate.add_argument(

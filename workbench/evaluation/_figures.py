@@ -11,9 +11,6 @@ from workbench.evaluation._outcomes import Outcome
 
 __all__ = ["Comparison", "Figures", "Routing", "compare", "figures", "macro_f1", "percentile"]
 
-# Costs within this of each other are the same cost (float sums of declared prices).
-SAME_COST_USD = 1e-9
-
 
 def percentile(values: Sequence[float], share: float) -> float:
     """The nearest-rank percentile (`share` in [0, 1]); 0 for no values."""
@@ -88,10 +85,10 @@ def figures(name: str, kind: str, outcomes: Sequence[Outcome]) -> Figures:
 
 @dataclass(frozen=True)
 class Routing:
-    """Where the composition spent more than the cheapest baseline, against where it had to.
+    """Where the composition sent items to the strongest stage, against where it had to.
 
     An item is hard when the cheapest baseline gets it wrong; it was sent dear when the
-    composition spent more on it than that baseline did.
+    composition's answer for it went through the strongest baseline's stage.
     """
 
     hard_sent_cheap: int  # under-routing
@@ -132,15 +129,13 @@ def compare(
         if strongest.cost_per_item_usd > 0
         else None
     )
-    return Comparison(
-        cheapest.name, strongest.name, pgr, saved, _routing(composed_outcomes, cheap_outcomes)
-    )
+    routing = _routing(composed_outcomes, cheap_outcomes, strongest.name)
+    return Comparison(cheapest.name, strongest.name, pgr, saved, routing)
 
 
-def _routing(composed: Sequence[Outcome], cheap: Sequence[Outcome]) -> Routing | None:
-    """None when the composition spends the same on every item: it does not route by cost."""
-    costs = {round(o.cost_usd / SAME_COST_USD) for o in composed if not o.error}
-    if len(costs) < 2:
+def _routing(composed: Sequence[Outcome], cheap: Sequence[Outcome], dear: str) -> Routing | None:
+    """None when the composition never calls the strongest stage: it routes nothing to it."""
+    if not any(dear in o.stages for o in composed):
         return None
     cheap_by_item = {o.item: o for o in cheap}
     counts: Counter[tuple[bool, bool]] = Counter()
@@ -148,7 +143,7 @@ def _routing(composed: Sequence[Outcome], cheap: Sequence[Outcome]) -> Routing |
         base = cheap_by_item.get(o.item)
         if base is None or o.error:
             continue
-        counts[(not base.correct, o.cost_usd > base.cost_usd + SAME_COST_USD)] += 1
+        counts[(not base.correct, dear in o.stages)] += 1
     return Routing(
         hard_sent_cheap=counts[(True, False)],
         hard_sent_dear=counts[(True, True)],
