@@ -62,9 +62,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 route(args.composition, args.input_json, args.router, args.timeout, args.budgets)
             )
         if args.command == "recommend":
-            from workbench.recommend import questionnaire
+            from workbench.recommend import recommend_command
 
-            return questionnaire(
+            return recommend_command(
+                data=args.data,
+                departments=args.departments,
+                strong=args.strong,
+                text_column=args.text_column,
+                label_column=args.label_column,
+                seed=args.seed,
                 structure=args.structure,
                 simple_share=args.simple_share,
                 latency=args.latency,
