@@ -85,8 +85,6 @@ def plan_models(
 ) -> DataPlan:
     """The models to train, every row selected as `tutti train` would select it, so that a
     data problem is found before any training starts."""
-    from specialist_service import training
-
     counts = Counter(data.labels)
     if len(counts) < 2:
         only = next(iter(counts), "none")
@@ -94,39 +92,56 @@ def plan_models(
             Problem(data.source, 0, f"one label only ({only!r}): there is nothing to classify")
         )
     labels = tuple(sorted(counts))
-    tiers = _tiers(strong_kind)
     strong = StageModel(
         "strong",
         strong_kind,
         data,
-        f"the strong model over all {len(labels)} labels: {tiers}",
+        f"the strong model over all {len(labels)} labels: {_strong_kind(strong_kind)}",
         STRONG_USD,
     )
     if departments is None:
-        cheap = StageModel(
-            "cheap",
-            "cheap",
-            data,
-            f"step 1: the cheap model over all {len(labels)} labels: TF-IDF over words and"
-            " characters, logistic regression",
-            CHEAP_USD,
-        )
-        reason = (
-            f"The data has {len(data.texts)} labelled texts in {len(labels)} categories and no"
-            " departments were given, so a cascade fits a classification task: the cheap model"
-            " (TF-IDF, a few ms a text) answers first, and the strong model only the texts the"
-            f" cheap one is unsure about (confidence under {CASCADE_BELOW}). `tutti tune` then"
-            " picks that threshold on held-out rows for the cost you accept."
-        )
-        models = (cheap, replace(strong, role=f"step 2: {strong.role}"))
-        return DataPlan(
-            Pattern.CASCADE, reason + _nominal(strong_kind), models, labels, len(data.texts), {},
-            CASCADE_BELOW,
-        )  # fmt: skip
-    source = departments_file or "--departments"
+        return _cascade(data, labels, strong)
+    return _router(data, labels, strong, departments, departments_file or "--departments")
+
+
+def _cascade(data: LabelledData, labels: tuple[str, ...], strong: StageModel) -> DataPlan:
+    cheap = StageModel(
+        "cheap",
+        "cheap",
+        data,
+        f"step 1: the cheap model over all {len(labels)} labels: TF-IDF over words and"
+        " characters, logistic regression",
+        CHEAP_USD,
+    )
+    reason = (
+        f"The data has {len(data.texts)} labelled texts in {len(labels)} categories and no"
+        " departments were given, so a cascade fits a classification task: the cheap model"
+        " (TF-IDF, a few ms a text) answers first, and the strong model only the texts the"
+        f" cheap one is unsure about (confidence under {CASCADE_BELOW}). `tutti tune` then"
+        " picks that threshold on held-out rows for the cost you accept."
+    )
+    return DataPlan(
+        pattern=Pattern.CASCADE,
+        reason=reason + _nominal(strong.kind),
+        models=(cheap, replace(strong, role=f"step 2: {strong.role}")),
+        labels=labels,
+        rows=len(data.texts),
+        cases={},
+        below=CASCADE_BELOW,
+    )
+
+
+def _router(
+    data: LabelledData,
+    labels: tuple[str, ...],
+    strong: StageModel,
+    departments: Mapping[str, Sequence[str]],
+    source: str,
+) -> DataPlan:
+    from specialist_service import training
+
     triage_rows = training.select_for(data, "cheap", departments, None, True, data.source)
     present = sorted(set(triage_rows.labels))
-    empty = [d for d in departments if d not in present]
     if len(present) < 2:
         raise ConfigError(
             Problem(
@@ -171,15 +186,20 @@ def plan_models(
         f" the triage is unsure about (confidence under {ESCALATE_BELOW}) goes to the strong"
         " model over every label instead."
     )
-    if empty:
+    if empty := [d for d in departments if d not in present]:
         reason += f" No text has a label of {', '.join(empty)}: no specialist for them."
     return DataPlan(
-        Pattern.ROUTER, reason + _nominal(strong_kind), (triage, *specialists, strong), labels,
-        len(data.texts), {d: names[d] for d in present}, ESCALATE_BELOW,
-    )  # fmt: skip
+        pattern=Pattern.ROUTER,
+        reason=reason + _nominal(strong.kind),
+        models=(triage, *specialists, strong),
+        labels=labels,
+        rows=len(data.texts),
+        cases={department: names[department] for department in present},
+        below=ESCALATE_BELOW,
+    )
 
 
-def _tiers(kind: str) -> str:
+def _strong_kind(kind: str) -> str:
     if kind == "strong":
         return "all-MiniLM-L6-v2 sentence embeddings, logistic regression"
     return "TF-IDF like the cheap one (--strong cheap)"
