@@ -13,57 +13,113 @@ __all__ = ["add_demo", "add_recommend", "add_train"]
 def add_recommend(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     recommend = commands.add_parser(
         "recommend",
-        help="answer a few questions to get a recommendation",
+        help="a composition for your task: from your labelled data, or from a few answers",
         description=textwrap.dedent(
             """\
-            Recommend a composition pattern (single model, sequential, router, cascade or
-            fan-out) from a few answers about the task, say why, and write a starter
-            composition that `tutti check` accepts. On a terminal, every answer not given
-            as a flag is asked for; otherwise every flag below but --out and --force is
-            required."""
+            With --data FILE (your labelled texts, as for `tutti train`): train the
+            models a classification composition needs into models/ beside --out and
+            write a composition over them that `tutti check` passes and `tutti up`
+            serves, then say what to run next (tune, eval, up). It picks:
+
+              --departments given  router: a cheap TF-IDF triage learns each text's
+                                   department; a specialist per department learns its
+                                   labels (a constant model for a one-label department);
+                                   a triage answer under confidence 0.5 goes to the
+                                   strong model, which learns every label
+              otherwise            cascade: the cheap TF-IDF model answers first; under
+                                   confidence 0.7 the strong model answers
+
+            Why: a cheap model is right on most texts of a classification task at a
+            fraction of the cost, and the threshold that decides which texts go on is
+            chosen on held-out data by `tutti tune`. The strong model is sentence
+            embeddings (--strong strong, the default when the embeddings extra is
+            installed) or a TF-IDF model like the cheap one (--strong cheap: strong in
+            name only, but needs nothing more). Every category of FILE is in the
+            models and listed in the file; every stage has a placeholder `price:` to
+            edit. --latency and --cost set the budget (default seconds, medium); no
+            question is asked.
+
+            Without --data: recommend a pattern (single model, sequential, router,
+            cascade or fan-out) from a few answers about the task, say why, and write
+            a starter composition of named placeholders: classifiers' `model:` files
+            to train and `factory:` callables in my_models.py to write, which
+            `tutti check` lists until each is filled in. On a terminal, every answer
+            not given as a flag is asked for; otherwise --structure, --simple-share,
+            --latency, --cost and --categories are required."""
         ),
         epilog=textwrap.dedent(
             """\
-            example, fully scripted:
+            examples:
+              # trained on your data: a cascade of a cheap and a strong model
+              tutti recommend --data tickets.csv --out desk/composition.yaml
+              # a router over departments (YAML: department -> list of labels)
+              tutti recommend --data tickets.tsv --departments departments.yaml \\
+                  --out desk/composition.yaml
+              # without data, fully scripted:
               tutti recommend --structure varying --simple-share 70 --latency interactive \\
                   --cost high --categories 3 --out support.yaml"""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    recommend.add_argument(
+    data = recommend.add_argument_group("from labelled data")
+    data.add_argument(
+        "--data",
+        metavar="FILE",
+        help="labelled TSV (.tsv) or CSV file with a header, as for `tutti train`",
+    )
+    data.add_argument(
+        "--departments",
+        metavar="FILE",
+        help="YAML mapping of department to its labels: recommend a router over them",
+    )
+    data.add_argument(
+        "--strong",
+        choices=("strong", "cheap"),
+        help="the kind of the strong model: strong = sentence embeddings (the default when"
+        " installed), cheap = TF-IDF like the cheap model",
+    )
+    data.add_argument("--text-column", help="column of the texts (default: text)")
+    data.add_argument("--label-column", help="column of the labels (default: label)")
+    data.add_argument("--seed", type=int, help="random seed for training (default: 0)")
+    answers = recommend.add_argument_group("answers about the task (without --data)")
+    answers.add_argument(
         "--structure",
         choices=("stages", "varying", "perspectives", "single"),
         help="how the task is structured: stages = distinct processing stages in order;"
         " varying = requests vary in difficulty or category; perspectives = benefits from"
         " several independent opinions; single = one uniform task",
     )
-    recommend.add_argument(
+    answers.add_argument(
         "--simple-share", type=int, metavar="0-100", help="percent of requests that are simple"
     )
-    recommend.add_argument(
-        "--latency",
-        choices=("interactive", "seconds", "batch"),
-        help="how soon an answer must come back: interactive (a person waits; 800 ms budget),"
-        " seconds (5000 ms) or batch (60000 ms)",
-    )
-    recommend.add_argument(
-        "--cost",
-        choices=("low", "medium", "high"),
-        help="sensitivity to cost per request: low, medium or high",
-    )
-    recommend.add_argument(
+    answers.add_argument(
         "--categories",
         type=int,
         metavar="N",
         help="how many known categories requests fall into; 0 = none",
     )
+    budget = recommend.add_argument_group("the budget (with or without --data)")
+    budget.add_argument(
+        "--latency",
+        choices=("interactive", "seconds", "batch"),
+        help="how soon an answer must come back: interactive (a person waits; 800 ms budget),"
+        " seconds (5000 ms) or batch (60000 ms)",
+    )
+    budget.add_argument(
+        "--cost",
+        choices=("low", "medium", "high"),
+        help="sensitivity to cost per request: low ($1.00 budget), medium ($0.10) or high ($0.01)",
+    )
     recommend.add_argument(
         "--out",
         default="composition.yaml",
         metavar="FILE",
-        help="where to write the starter composition (default: %(default)s)",
+        help="where to write the composition (default: %(default)s); with --data, the"
+        " models go into models/ beside it",
     )
-    recommend.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    recommend.add_argument(
+        "--force", action="store_true", help="overwrite FILE (and with --data, its models)"
+    )
 
 
 def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -93,9 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out=args.out,
             )
         if args.command == "recommend":
-            from workbench.recommend import questionnaire
+            from workbench.recommend import recommend_command
 
-            return questionnaire(
+            return recommend_command(
+                data=args.data,
+                departments=args.departments,
+                strong=args.strong,
+                text_column=args.text_column,
+                label_column=args.label_column,
+                seed=args.seed,
                 structure=args.structure,
                 simple_share=args.simple_share,
                 latency=args.latency,

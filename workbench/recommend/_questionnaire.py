@@ -71,5 +71,8 @@ def questionnaire(
             recommendation.reason, width=79, initial_indent="reason: ", subsequent_indent="  "
         )
     )
-    write(f"wrote {path}; next: tutti check {path}")
+    write(
+        f"wrote {path}; its models are named placeholders, which `tutti check {path}` lists"
+        " until each is filled in (or run `tutti recommend --data FILE` to train them)"
+    )
     return 0

@@ -13,6 +13,11 @@
     single        cost high and 50 <= simple share < 100    cascade
     single        otherwise                                 single model
 
+With labelled data (`tutti recommend --data`) no question is asked and the
+rules of `_data_plan` apply instead: with departments, a router (a cheap
+triage, a specialist per department, the strong model for an unsure triage);
+else a cascade of the cheap model and the strong one.
+
 The starter composition's budget follows the answers: latency interactive ->
 800 ms, seconds -> 5000 ms, batch -> 60000 ms; cost sensitivity low -> $1.00,
 medium -> $0.10, high -> $0.01 per request.

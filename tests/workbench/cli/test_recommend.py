@@ -238,14 +238,17 @@ def tutti(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_recommend_writes_the_file_and_says_what_to_run_next(tmp_path: Path) -> None:
+def test_recommend_writes_the_file_and_says_check_lists_its_placeholders(tmp_path: Path) -> None:
     out = tmp_path / "support.yaml"
     result = tutti("recommend", *FLAGS, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "recommendation: router" in result.stdout
-    assert f"wrote {out}; next: tutti check {out}" in result.stdout
+    assert f"wrote {out}; its models are named placeholders" in result.stdout
+    assert f"`tutti check {out}` lists" in result.stdout
     check = tutti("check", str(out))
-    assert check.returncode == 0, check.stdout
+    # Never a starter that check passes and up refuses: the triage and 3 + 1 factories.
+    assert check.returncode == 1, check.stdout
+    assert check.stdout.splitlines()[0] == f"{out}: 5 errors"
 
 
 def test_recommend_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
