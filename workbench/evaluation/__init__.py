@@ -30,7 +30,12 @@ from workbench.evaluation._figures import (
 from workbench.evaluation._outcomes import Outcome, outcome_of, run_system
 from workbench.evaluation._report import REPORT_KEYS, EvalReport, table, write_report
 from workbench.evaluation._run import run_eval
-from workbench.evaluation._systems import System, baseline_stages, write_baselines
+from workbench.evaluation._systems import (
+    System,
+    baseline_stages,
+    route_classifiers,
+    write_baselines,
+)
 
 __all__ = [
     "REPORT_KEYS",
@@ -52,6 +57,7 @@ __all__ = [
     "outcomes_json",
     "percentile",
     "read_inputs",
+    "route_classifiers",
     "run_eval",
     "run_system",
     "served",

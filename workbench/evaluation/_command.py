@@ -21,7 +21,12 @@ from workbench.dataset import Dataset, LabelPath, default_label_path, label_path
 from workbench.evaluation._figures import Figures, compare, figures
 from workbench.evaluation._outcomes import Outcome, run_system
 from workbench.evaluation._report import EvalReport
-from workbench.evaluation._systems import System, baseline_stages, write_baselines
+from workbench.evaluation._systems import (
+    System,
+    baseline_stages,
+    route_classifiers,
+    write_baselines,
+)
 from workbench.mesh import Mesh
 
 __all__ = [
@@ -111,7 +116,9 @@ async def served(
         composition = compile_composition(
             located, {n: t for n, t in stage_types.items() if all(t)}, types
         )
-        baselines = baseline_stages(composition, stage_types, types, label.path, against)
+        baselines = baseline_stages(
+            composition, stage_types, types, label.path, against, route_classifiers(draft.document)
+        )
         with tempfile.TemporaryDirectory(prefix="tutti-eval-") as folder:
             files = write_baselines(draft, baselines, Path(folder))
             paths = [Path(draft.source), *(Path(folder) / f"{s.composition}.yaml" for s in files)]

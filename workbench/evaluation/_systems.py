@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
 from workbench.dataset import LabelPath, label_path
 
-__all__ = ["System", "baseline_stages", "write_baselines"]
+__all__ = ["System", "baseline_stages", "route_classifiers", "write_baselines"]
 
 # Stages are reached through the router's --endpoint flags, which override this.
 PLACEHOLDER_ENDPOINT = "127.0.0.1:1"
@@ -39,23 +39,42 @@ def _label_in(types: MessageTypes, type_name: str, path: str) -> LabelPath | Non
         return None
 
 
+def route_classifiers(document: Any) -> set[str]:
+    """The stages a `route` picks its case by: their labels name cases, not answers."""
+    found: set[str] = set()
+    if isinstance(document, Mapping):
+        route = document.get("route")
+        if isinstance(route, Mapping) and isinstance(route.get("by"), str):
+            found.add(route["by"])
+        for value in document.values():
+            found |= route_classifiers(value)
+    elif isinstance(document, list):
+        for value in document:
+            found |= route_classifiers(value)
+    return found
+
+
 def baseline_stages(
     composition: Composition,
     stage_types: Mapping[str, tuple[str, str]],
     types: MessageTypes,
     label: str,
     against: Sequence[str],
+    classifiers: Collection[str] = (),
 ) -> list[System]:
     """The baselines: `against` if given (each checked), else every stage that answers the
     composition's input on its own with an output holding the label path (or its tail:
-    `intent.label` in a stage that gives the Triage the composition's output holds).
+    `intent.label` in a stage that gives the Triage the composition's output holds), but
+    for a route's classifiers (`classifiers`), whose labels are its cases.
 
     `stage_types` is each stage's (input, output) type, as declared or described.
     """
     stages = composition.stages
     problems = Problems(composition.source)
     chosen: list[System] = []
-    names = list(against) or [n for n, s in stages.items() if not s.is_merger]
+    names = list(against) or [
+        n for n, s in stages.items() if not s.is_merger and n not in classifiers
+    ]
     for name in names:
         if name not in stages:
             problems.at_line(1, f"--against {name!r}: no such stage (stages: {', '.join(stages)})")

@@ -20,6 +20,7 @@ from workbench.evaluation import (
     baseline_stages,
     figures,
     read_inputs,
+    route_classifiers,
     write_baselines,
 )
 from workbench.mesh import Mesh
@@ -97,7 +98,8 @@ async def _tune(
             n: replayer.described.get(n, (s.input, s.output)) for n, s in draft.stages.items()
         }
         composition_plan = replayer.engine({}).composition
-        systems = baseline_stages(composition_plan, stage_types, types, label.path, ())
+        classifiers = route_classifiers(draft.document)
+        systems = baseline_stages(composition_plan, stage_types, types, label.path, (), classifiers)
         started = time.perf_counter()
         # The recorded pass: each free knob at 1 (the others at 0) reaches its target for
         # every item, and each baseline answers every item; all later runs replay these.

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from workbench.evaluation import route_classifiers
+
 ROOT = Path(__file__).resolve().parents[3]
 CHEAP_USD, STRONG_USD = 0.001, 0.01
 # Confidences of the cheap model, one per item: right from 0.5 on.
@@ -116,3 +118,9 @@ def test_an_unknown_label_path_is_refused_before_anything_starts(tmp_path: Path)
     assert result.returncode == 2, result.stderr
     assert "'lable'" in result.stderr and "label" in result.stderr
     assert "systems:" not in result.stderr  # nothing was started
+
+
+def test_a_routes_classifier_is_no_baseline() -> None:
+    """Its labels name the route's cases (departments), not the answers compared."""
+    document = {"flow": {"sequence": [{"escalate": {"from": {"route": {"by": "triage"}}}}]}}
+    assert route_classifiers(document) == {"triage"}
