@@ -221,7 +221,11 @@ class Router:
             try:
                 digest = _digest(path)
             except ConfigError as exc:
-                log.error("cannot reload %s: %s; still serving the old plan", path, exc)
+                # Said once, not every tick; once readable again it differs, and reloads.
+                unreadable = f"unreadable: {exc}"
+                if old_digest != unreadable:
+                    log.error("cannot reload %s: %s; still serving the old plan", path, exc)
+                    self.sources[path] = (old_name, unreadable)
                 continue
             if digest == old_digest and not renewed:
                 continue

@@ -104,3 +104,20 @@ async def test_a_change_to_nested_aliases_is_refused_and_calls_go_on_meanwhile(
     assert await reload == ()
     assert [output_text(a) for a in answers] == [f"r{i} (new)" for i in range(5)]
     assert "aliases expand to" in caplog.text
+
+
+async def test_a_removed_file_is_reported_once_and_reloads_when_it_is_back(
+    mesh, caplog: pytest.LogCaptureFixture
+) -> None:
+    m: InLoopMesh = await mesh(TEMPLATE.format(flow="old"))
+    (path,) = m.router.sources
+    text = Path(path).read_text()
+    Path(path).unlink()
+    with caplog.at_level(logging.ERROR, logger="tutti.router"):
+        assert await m.router.reload_changed() == ()
+        assert await m.router.reload_changed() == ()
+    assert caplog.text.count("cannot reload") == 1
+    assert output_text(await m.stub.Route(text_request("e"), timeout=5)) == "e"
+    Path(path).write_text(text.replace("flow: old", "flow: new"))
+    assert await m.router.reload_changed() == (path,)
+    assert output_text(await m.stub.Route(text_request("f"), timeout=5)) == "f (new)"
