@@ -33,6 +33,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
         "--label-column", default="label", help="column holding the label (default: %(default)s)"
     )
     data.add_argument(
+        "--allow-unseen-labels",
+        action="store_true",
+        help="count rows whose label no model card (model.json) lists as wrong, not an error",
+    )
+    data.add_argument(
         "--label-path",
         help="the output field compared with the label, dotted, e.g. intent.label"
         " (default: the shallowest field named label)",

@@ -173,4 +173,5 @@ def _data_options(args: argparse.Namespace) -> DataOptions:
         label_column=args.label_column,
         input_field=args.input_field,
         label_path=args.label_path,
+        allow_unseen_labels=args.allow_unseen_labels,
     )

@@ -19,6 +19,7 @@ from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
 from workbench.dataset import Dataset, LabelPath, default_label_path, label_path, read_dataset
 from workbench.evaluation._figures import Figures, compare, figures
+from workbench.evaluation._known_labels import check_known_labels
 from workbench.evaluation._outcomes import Outcome, run_system
 from workbench.evaluation._report import EvalReport
 from workbench.evaluation._systems import (
@@ -50,6 +51,8 @@ class DataOptions:
     label_column: str = "label"
     input_field: str | None = None
     label_path: str | None = None
+    # Rows whose label no model card lists are an error unless this is set.
+    allow_unseen_labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def read_inputs(
         input_field=options.input_field,
         text_column=options.text_column,
     )
+    if not options.allow_unseen_labels:
+        check_known_labels(draft, dataset, options.label_column)
     return draft, dataset, path, types
 
 

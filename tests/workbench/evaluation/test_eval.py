@@ -124,3 +124,21 @@ def test_a_routes_classifier_is_no_baseline() -> None:
     """Its labels name the route's cases (departments), not the answers compared."""
     document = {"flow": {"sequence": [{"escalate": {"from": {"route": {"by": "triage"}}}}]}}
     assert route_classifiers(document) == {"triage"}
+
+
+def test_a_label_no_model_was_trained_on_is_named_with_its_line(tmp_path: Path) -> None:
+    composition, data = write_case(tmp_path)
+    card = tmp_path / "models" / "cheap" / "model.json"
+    card.parent.mkdir(parents=True)
+    card.write_text(json.dumps({"labels": LABELS}))
+    text = composition.read_text().replace(
+        'factory: "tests.workbench.evaluation.graded:cheap"',
+        'factory: "tests.workbench.evaluation.graded:cheap", options: {model: models/cheap}',
+    )
+    composition.write_text(text)
+    data.write_text(data.read_text() + "odd-1,refunds 0.9,refunds\n")
+    result = tutti("eval", str(composition), "--data", str(data))
+    assert result.returncode == 2, result.stderr
+    line = len(data.read_text().splitlines())
+    assert f"{data}:{line}: 'label' is 'refunds'" in result.stderr
+    assert "--allow-unseen-labels" in result.stderr
