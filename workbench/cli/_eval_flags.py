@@ -87,6 +87,12 @@ def add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="requests in flight; more than the machine's cores makes latencies queueing"
         " (default: %(default)s)",
     )
+    evaluate.add_argument(
+        "--router",
+        metavar="ADDR",
+        help="measure on this running router instead of starting the services; --against"
+        " then names compositions it serves",
+    )
     evaluate.add_argument("--out", metavar="DIR", help="report folder (default: eval-NAME)")
     evaluate.add_argument(
         "--allow-errors",

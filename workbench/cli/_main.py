@@ -77,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out=args.out,
                 concurrency=args.concurrency,
                 allow_errors=args.allow_errors,
+                router=args.router,
             )
         if args.command == "tune":
             from workbench.tune import TuneTarget, tune

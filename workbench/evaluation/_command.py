@@ -15,8 +15,10 @@ from grpc import aio
 
 from router_service import Draft, compile_composition, describe_stages, read_composition
 from tutti.channels import ChannelPool
+from tutti.config import Problems
 from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
+from tutti.v1 import router_pb2, router_pb2_grpc
 from workbench.dataset import Dataset, LabelPath, default_label_path, label_path, read_dataset
 from workbench.evaluation._figures import Figures, compare, figures
 from workbench.evaluation._known_labels import check_known_labels
@@ -24,6 +26,7 @@ from workbench.evaluation._outcomes import Outcome, run_system
 from workbench.evaluation._report import EvalReport
 from workbench.evaluation._systems import (
     System,
+    baseline_label,
     baseline_stages,
     route_classifiers,
     write_baselines,
@@ -37,6 +40,7 @@ __all__ = [
     "evaluate",
     "outcomes_json",
     "read_inputs",
+    "remote",
     "served",
     "summarise",
 ]
@@ -132,6 +136,40 @@ async def served(
             yield Served(address, [main, *files], mesh)
     finally:
         await asyncio.to_thread(mesh.stop)
+
+
+async def remote(
+    address: str, draft: Draft, types: MessageTypes, label: LabelPath, against: Sequence[str]
+) -> list[System]:
+    """The systems on a router already running: the composition, and `against` as
+    compositions it serves (each a single stage, say), checked against ListCompositions."""
+    async with aio.insecure_channel(address) as channel:
+        listed = await router_pb2_grpc.RouterServiceStub(channel).ListCompositions(
+            router_pb2.ListCompositionsRequest(), timeout=30
+        )
+    served = {c.name: c for c in listed.compositions}
+    problems = Problems(draft.source)
+    systems = [System(draft.name, draft.name, "composition", label=label)]
+    for name in [draft.name, *against]:
+        info = served.get(name)
+        if info is None:
+            problems.at_line(
+                1,
+                f"the router at {address} serves no composition {name!r} (it serves: "
+                f"{', '.join(sorted(served)) or 'none'})",
+            )
+            continue
+        if name == draft.name:
+            continue
+        path = baseline_label(types, info.output_type, label.path)
+        if path is None:
+            problems.at_line(
+                1, f"--against {name!r}: its output {info.output_type} has no {label.path!r}"
+            )
+            continue
+        systems.append(System(name, name, "baseline", label=path))
+    problems.raise_if_any()
+    return systems
 
 
 def _with_endpoints(draft: Draft, endpoints: dict[str, str]) -> Draft:

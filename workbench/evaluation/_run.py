@@ -13,6 +13,7 @@ from workbench.evaluation._command import (
     evaluate,
     outcomes_json,
     read_inputs,
+    remote,
     served,
 )
 from workbench.evaluation._report import table, write_report
@@ -28,6 +29,7 @@ def run_eval(
     out: str | None = None,
     concurrency: int = 8,
     allow_errors: bool = False,
+    router: str | None = None,
 ) -> int:
     """0 when every request was answered (or errors are allowed), 1 otherwise."""
     draft, dataset, label, types = read_inputs(composition, data, options)
@@ -38,6 +40,10 @@ def run_eval(
     )
 
     async def measure() -> Evaluation:
+        if router:
+            systems = await remote(router, draft, types, label, against)
+            print(f"systems on {router}: {', '.join(s.name for s in systems)}", file=sys.stderr)
+            return await evaluate(draft, dataset, label, types, systems, router, concurrency)
         async with served(draft, types, label, against) as mesh:
             print(f"systems: {', '.join(s.name for s in mesh.systems)}", file=sys.stderr)
             return await evaluate(

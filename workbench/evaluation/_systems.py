@@ -15,7 +15,7 @@ from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
 from workbench.dataset import LabelPath, label_path
 
-__all__ = ["System", "baseline_stages", "route_classifiers", "write_baselines"]
+__all__ = ["System", "baseline_label", "baseline_stages", "route_classifiers", "write_baselines"]
 
 # Stages are reached through the router's --endpoint flags, which override this.
 PLACEHOLDER_ENDPOINT = "127.0.0.1:1"
@@ -80,7 +80,7 @@ def baseline_stages(
             problems.at_line(1, f"--against {name!r}: no such stage (stages: {', '.join(stages)})")
             continue
         input_type, output_type = stage_types.get(name, ("", ""))
-        path = _baseline_label(types, output_type, label) if output_type else None
+        path = baseline_label(types, output_type, label) if output_type else None
         if input_type != composition.input_type or path is None:
             if against:
                 problems.at_line(
@@ -95,7 +95,7 @@ def baseline_stages(
     return chosen
 
 
-def _baseline_label(types: MessageTypes, output_type: str, label: str) -> LabelPath | None:
+def baseline_label(types: MessageTypes, output_type: str, label: str) -> LabelPath | None:
     """The label path in a stage's output: the composition's, or its tail, shortest first."""
     parts = label.split(".")
     for start in range(len(parts)):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.evaluation import route_classifiers
+from workbench.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parents[3]
 CHEAP_USD, STRONG_USD = 0.001, 0.01
@@ -142,3 +143,41 @@ def test_a_label_no_model_was_trained_on_is_named_with_its_line(tmp_path: Path) 
     line = len(data.read_text().splitlines())
     assert f"{data}:{line}: 'label' is 'refunds'" in result.stderr
     assert "--allow-unseen-labels" in result.stderr
+
+
+def test_eval_on_a_running_router_compares_the_compositions_it_serves(tmp_path: Path) -> None:
+    composition, data = write_case(tmp_path)
+    alone = tmp_path / "strong-only.yaml"
+    text = composition.read_text().replace("composition: graded", "composition: strong-only")
+    alone.write_text(text.split("flow:")[0] + "flow: strong\n")
+    with Mesh.start([composition, alone]) as mesh:
+        out = tmp_path / "report"
+        result = tutti(
+            "eval",
+            str(composition),
+            "--data",
+            str(data),
+            "--router",
+            mesh.router_address,
+            "--against",
+            "strong-only",
+            "--out",
+            str(out),
+        )
+        missing = tutti(
+            "eval",
+            str(composition),
+            "--data",
+            str(data),
+            "--router",
+            mesh.router_address,
+            "--against",
+            "nope",
+        )
+    assert result.returncode == 0, result.stderr
+    systems = {s["name"]: s for s in json.loads((out / "report.json").read_text())["systems"]}
+    assert list(systems) == ["graded", "strong-only"]
+    assert systems["strong-only"]["accuracy"] == pytest.approx(1.0)
+    assert systems["strong-only"]["cost_per_item_usd"] == pytest.approx(STRONG_USD)
+    assert missing.returncode == 2
+    assert "serves no composition 'nope' (it serves: graded, strong-only)" in missing.stderr
