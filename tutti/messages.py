@@ -152,7 +152,9 @@ class MessageTypes:
         try:
             msg.ParseFromString(payload.value)
         except message.DecodeError as exc:
-            raise PayloadTypeError(field, f"is not a valid {full_name}: {exc}") from exc
+            # protobuf's own text ("Error parsing message ... Wire format was corrupt") says
+            # nothing more to the client than this does.
+            raise PayloadTypeError(field, f"holds bytes that are not a valid {full_name}") from exc
         return msg
 
 

@@ -66,3 +66,12 @@ def test_map_entries_are_named_with_their_key() -> None:
             payloads_pb2.Classification(label="a", confidence=0.5, scores={"a": 3.0}), "input"
         )
     assert caught.value.field == 'input.scores["a"]'
+
+
+def test_unpack_of_corrupt_bytes_says_so_without_protobufs_own_words() -> None:
+    corrupt = any_pb2.Any(type_url="type.googleapis.com/tutti.v1.Text", value=b"\x12\x03\x00")
+    with pytest.raises(PayloadTypeError) as caught:
+        MessageTypes().unpack(corrupt, "tutti.v1.Text", "input")
+    said = caught.value.public_message
+    assert said == "input: holds bytes that are not a valid tutti.v1.Text"
+    assert "Error parsing" not in said and "Wire format" not in said
