@@ -17,6 +17,7 @@ from workbench.evaluation._command import (
     read_inputs,
     served,
     summarise,
+    with_endpoints,
 )
 from workbench.evaluation._figures import (
     Comparison,
@@ -63,6 +64,7 @@ __all__ = [
     "served",
     "summarise",
     "table",
+    "with_endpoints",
     "write_baselines",
     "write_report",
 ]

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import json
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,7 @@ __all__ = [
     "remote",
     "served",
     "summarise",
+    "with_endpoints",
 ]
 
 
@@ -111,7 +112,7 @@ async def served(
         pool = ChannelPool()
         try:
             endpoints = dict(mesh.endpoints)
-            located = _with_endpoints(draft, endpoints)
+            located = with_endpoints(draft, endpoints)
             described = await describe_stages(located, pool, types)
         finally:
             await pool.close()
@@ -172,7 +173,8 @@ async def remote(
     return systems
 
 
-def _with_endpoints(draft: Draft, endpoints: dict[str, str]) -> Draft:
+def with_endpoints(draft: Draft, endpoints: Mapping[str, str]) -> Draft:
+    """`draft` with the stages reached at `endpoints` (by stage name) where given."""
     stages = {
         name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
         for name, spec in draft.stages.items()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,26 +19,18 @@ from tutti.channels import ChannelPool
 from tutti.messages import MessageTypes, pack
 from tutti.v1 import router_pb2
 from workbench.dataset import Dataset, LabelPath
-from workbench.evaluation import Outcome, System, outcome_of
+from workbench.evaluation import Outcome, System, outcome_of, with_endpoints
 from workbench.tune._knobs import Knob, set_knobs
 from workbench.tune._replay import Recording
 
 __all__ = ["Replayer"]
 
 
-def _with_endpoints(draft: Draft, endpoints: Mapping[str, str]) -> Draft:
-    stages = {
-        name: dataclasses.replace(spec, endpoint=endpoints.get(name, spec.endpoint))
-        for name, spec in draft.stages.items()
-    }
-    return dataclasses.replace(draft, stages=stages)
-
-
 class Replayer:
     """A router in this process whose stages answer from a Recording (live on a miss)."""
 
     def __init__(self, draft: Draft, endpoints: Mapping[str, str], types: MessageTypes) -> None:
-        self.draft = _with_endpoints(draft, endpoints)
+        self.draft = with_endpoints(draft, endpoints)
         self.endpoints = dict(endpoints)
         self.types = types
         self.pool = ChannelPool()
@@ -68,7 +59,7 @@ class Replayer:
             set_knobs(self.draft.document, before)
 
     def baseline_engine(self, path: Path) -> Engine:
-        return self._engine(_with_endpoints(read_composition(path), self.endpoints))
+        return self._engine(with_endpoints(read_composition(path), self.endpoints))
 
     async def outcomes(
         self,

@@ -8,7 +8,7 @@ distinct input, and every later setting runs on the engine's own decision code.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,37 +32,38 @@ class Recording:
         return _ReplayClient(self, spec.name, self.live(spec))
 
 
-def _key(stage: str, request: message.Message) -> tuple[str, bytes]:
-    return stage, request.SerializeToString(deterministic=True)
-
-
 class _ReplayClient:
     def __init__(self, recording: Recording, stage: str, live: StageClient) -> None:
         self.recording = recording
         self.stage = stage
         self.live = live
 
-    async def invoke(
-        self, request: stage_pb2.InvokeRequest, timeout: float | None
-    ) -> stage_pb2.InvokeResponse:
-        key = _key(self.stage, request)
+    async def _answer(
+        self, request: message.Message, call: Callable[[], Awaitable[object]]
+    ) -> object:
+        """The recorded answer to `request`, or the live one, recorded."""
+        key = (self.stage, request.SerializeToString(deterministic=True))
         found = self.recording.answers.get(key)
         if found is None:
             self.recording.live_calls += 1
-            found = await self.live.invoke(request, timeout)
+            found = await call()
             self.recording.answers[key] = found
+        return found
+
+    async def invoke(
+        self, request: stage_pb2.InvokeRequest, timeout: float | None
+    ) -> stage_pb2.InvokeResponse:
+        found = await self._answer(request, lambda: self.live.invoke(request, timeout))
         assert isinstance(found, stage_pb2.InvokeResponse)
         return found
 
     async def invoke_stream(
         self, request: stage_pb2.InvokeStreamRequest, timeout: float | None
     ) -> AsyncGenerator[stage_pb2.InvokeStreamResponse, None]:
-        key = _key(self.stage, request)
-        found = self.recording.answers.get(key)
-        if found is None:
-            self.recording.live_calls += 1
-            found = [event async for event in self.live.invoke_stream(request, timeout)]
-            self.recording.answers[key] = found
+        async def events() -> list[stage_pb2.InvokeStreamResponse]:
+            return [event async for event in self.live.invoke_stream(request, timeout)]
+
+        found = await self._answer(request, events)
         assert isinstance(found, list)
         for event in found:
             yield event
@@ -70,11 +71,6 @@ class _ReplayClient:
     async def merge(
         self, request: merger_pb2.MergeRequest, timeout: float | None
     ) -> merger_pb2.MergeResponse:
-        key = _key(self.stage, request)
-        found = self.recording.answers.get(key)
-        if found is None:
-            self.recording.live_calls += 1
-            found = await self.live.merge(request, timeout)
-            self.recording.answers[key] = found
+        found = await self._answer(request, lambda: self.live.merge(request, timeout))
         assert isinstance(found, merger_pb2.MergeResponse)
         return found
