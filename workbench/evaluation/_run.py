@@ -17,19 +17,18 @@ from workbench.evaluation._command import (
 )
 from workbench.evaluation._report import table, write_report
 
-__all__ = ["run_eval"]
+__all__ = ["evaluated", "run_eval"]
 
 
-def run_eval(
-    composition: str,
-    data: str,
+def evaluated(
+    composition: str | Path,
+    data: str | Path,
     options: DataOptions,
     against: Sequence[str] = (),
-    out: str | None = None,
+    out: str | Path | None = None,
     concurrency: int = 8,
-    allow_errors: bool = False,
-) -> int:
-    """0 when every request was answered (or errors are allowed), 1 otherwise."""
+) -> tuple[Evaluation, list[Path]]:
+    """The evaluation, with its report and outcomes.jsonl written into `out`; the paths written."""
     draft, dataset, label, types = read_inputs(composition, data, options)
     print(
         f"{len(dataset.items)} items from {data}, {len(dataset.labels)} labels; "
@@ -48,8 +47,23 @@ def run_eval(
     folder = Path(out or f"eval-{draft.name}")
     written = write_report(evaluation.report, folder)
     (folder / "outcomes.jsonl").write_text(outcomes_json(evaluation), encoding="utf-8")
+    return evaluation, [*written, folder / "outcomes.jsonl"]
+
+
+def run_eval(
+    composition: str,
+    data: str,
+    options: DataOptions,
+    against: Sequence[str] = (),
+    out: str | None = None,
+    concurrency: int = 8,
+    allow_errors: bool = False,
+) -> int:
+    """0 when every request was answered (or errors are allowed), 1 otherwise."""
+    evaluation, written = evaluated(composition, data, options, against, out, concurrency)
     print(table(evaluation.report))
-    print(f"\nwrote {', '.join(str(p) for p in written)} and {folder / 'outcomes.jsonl'}")
+    *report, outcomes = written
+    print(f"\nwrote {', '.join(str(p) for p in report)} and {outcomes}")
     failed = sum(s.errors for s in evaluation.report.systems)
     if failed and not allow_errors:
         print(
