@@ -34,7 +34,7 @@ __all__ = ["TUNED", "DemoRun", "demo", "run_demo", "tuned_summary"]
 # and its `desk:` factories resolve as the original's do (git-ignored).
 TUNED = "tuned.yaml"
 BASELINES = ("cheap", "strong")
-LABEL = DataOptions(label_path="intent.label")
+LABEL = DataOptions(label_path="triage.intent.label")
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def run_demo(
 def tuned_summary(tuning: Tuning, sweep: bool = False) -> str:
     """The thresholds tune chose and their figures on dev (with `sweep`, its frontier too)."""
     lines = [f"tuned on dev ({tuning.target.describe()}):"]
-    for b in tuning.baselines:
+    # Tune also measures each specialist alone; on all the tickets that says little.
+    for b in (b for b in tuning.baselines if b.name in BASELINES):
         lines.append(f"  {b.name + ' alone':<28} {b.accuracy:.3f}  ${b.cost_per_item_usd:.5f}/item")
     if tuning.chosen is not None:
         c = tuning.chosen
