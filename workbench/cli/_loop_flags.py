@@ -125,23 +125,26 @@ def add_recommend(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
-        help="the support desk on BANKING77: single models vs the composition, measured",
+        help="the support desk on BANKING77: tuned on dev, measured against its single models",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=textwrap.dedent(
             """\
             Train the support desk's models if they are missing (cached in
-            examples/support-desk/models/), start every service of
-            examples/support-desk/composition.yaml on loopback, send BANKING77 test
-            tickets through the cheap model alone, the strong model alone and the
-            composition, all over gRPC, and report accuracy, macro-F1, declared cost,
-            CPU time, latency, escalations, cost saved and PGR.
+            examples/support-desk/models/), tune the thresholds of
+            examples/support-desk/composition.yaml on BANKING77's dev split with
+            `tutti tune` (the most accurate setting within --max-cost-share of the
+            strong model's cost), write the tuned desk beside it as tuned.yaml, and
+            measure it with `tutti eval` against the cheap and the strong model alone
+            on BANKING77 test tickets, all over gRPC: accuracy, macro-F1, cost,
+            latency, PGR, cost saved, routing.
 
             Then the same tickets go through examples/llm-desk, the support desk with
             a local LLM (SmolLM2-135M, in-process) drafting replies for the tickets
-            handed over to a person; the report adds the drafter's share of tickets,
+            handed over to a person; drafts.json has the drafter's share of tickets,
             its cost and its latency (the drafts' quality is not scored)."""
         ),
-        epilog="writes report.json, report.md and report.png into --out",
+        epilog="writes eval's report.json, report.md, report.png and outcomes.jsonl, tune's"
+        " tune.json and frontier.png, the dev and test tickets and drafts.json into --out",
     )
     demo.add_argument(
         "--tickets",
@@ -155,7 +158,14 @@ def add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--sweep",
         action="store_true",
-        help="also vary the escalation threshold and report the cost-quality curve",
+        help="also print tune's cost-accuracy frontier on the dev split",
+    )
+    demo.add_argument(
+        "--max-cost-share",
+        type=float,
+        default=0.2,
+        help="tune for at most this share of the strong model's cost per ticket"
+        " (default: %(default)s)",
     )
     demo.add_argument("--retrain", action="store_true", help="train the models again")
     demo.add_argument(

@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.sweep,
                 args.retrain,
                 drafts=not args.no_drafts,
+                max_cost_share=args.max_cost_share,
             )
         if args.command == "deploy":
             from workbench.deploy import render as render_manifests

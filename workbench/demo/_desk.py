@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,9 +18,11 @@ __all__ = [
     "LLM_DESK",
     "Ticket",
     "banking77",
+    "dev_tickets",
     "ensure_models",
     "model_plan",
     "sample_tickets",
+    "write_tickets",
 ]
 
 DESK = Path(__file__).resolve().parents[2] / "examples" / "support-desk"
@@ -117,3 +120,24 @@ def sample_tickets(count: int | None, seed: int, departments: dict[str, list[str
         Ticket(f"test-{i}", data.texts[i], data.labels[i], owner.get(data.labels[i], ""))
         for i in indices
     ]
+
+
+def dev_tickets(count: int | None, seed: int) -> list[Ticket]:
+    """A seeded sample of the dev split (all of it when `count` is None), in file order."""
+    from specialist_service import training
+
+    data = training.read_labelled(banking77("dev"))
+    indices = list(range(len(data.texts)))
+    if count is not None and count < len(indices):
+        indices = sorted(random.Random(seed).sample(indices, count))
+    return [Ticket(f"dev-{i}", data.texts[i], data.labels[i], "") for i in indices]
+
+
+def write_tickets(tickets: Sequence[Ticket], path: Path) -> Path:
+    """The tickets as a labelled TSV (`id`, `text`, `label`), as `tutti tune` and `eval` read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "text", "label"])
+        writer.writerows([t.id, t.text, t.intent] for t in tickets)
+    return path

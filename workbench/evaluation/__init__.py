@@ -30,7 +30,7 @@ from workbench.evaluation._figures import (
 )
 from workbench.evaluation._outcomes import Outcome, outcome_of, run_system
 from workbench.evaluation._report import REPORT_KEYS, EvalReport, table, write_report
-from workbench.evaluation._run import run_eval
+from workbench.evaluation._run import evaluated, run_eval
 from workbench.evaluation._systems import (
     System,
     baseline_stages,
@@ -52,6 +52,7 @@ __all__ = [
     "baseline_stages",
     "compare",
     "evaluate",
+    "evaluated",
     "figures",
     "macro_f1",
     "outcome_of",

@@ -18,20 +18,22 @@ from workbench.evaluation._command import (
 )
 from workbench.evaluation._report import table, write_report
 
-__all__ = ["run_eval"]
+__all__ = ["evaluated", "run_eval"]
 
 
-def run_eval(
-    composition: str,
-    data: str,
+def evaluated(
+    composition: str | Path,
+    data: str | Path,
     options: DataOptions,
     against: Sequence[str] = (),
-    out: str | None = None,
-    concurrency: int = 8,
-    allow_errors: bool = False,
+    out: str | Path | None = None,
+    concurrency: int = 4,
     router: str | None = None,
-) -> int:
-    """0 when every request was answered (or errors are allowed), 1 otherwise."""
+) -> tuple[Evaluation, list[Path]]:
+    """The evaluation, with its report and outcomes.jsonl written into `out`; the paths written.
+
+    The services are started here, unless `router` names one already running.
+    """
     draft, dataset, label, types = read_inputs(composition, data, options)
     print(
         f"{len(dataset.items)} items from {data}, {len(dataset.labels)} labels; "
@@ -54,8 +56,24 @@ def run_eval(
     folder = Path(out or f"eval-{draft.name}")
     written = write_report(evaluation.report, folder)
     (folder / "outcomes.jsonl").write_text(outcomes_json(evaluation), encoding="utf-8")
+    return evaluation, [*written, folder / "outcomes.jsonl"]
+
+
+def run_eval(
+    composition: str,
+    data: str,
+    options: DataOptions,
+    against: Sequence[str] = (),
+    out: str | None = None,
+    concurrency: int = 4,
+    allow_errors: bool = False,
+    router: str | None = None,
+) -> int:
+    """0 when every request was answered (or errors are allowed), 1 otherwise."""
+    evaluation, written = evaluated(composition, data, options, against, out, concurrency, router)
     print(table(evaluation.report))
-    print(f"\nwrote {', '.join(str(p) for p in written)} and {folder / 'outcomes.jsonl'}")
+    *report, outcomes = written
+    print(f"\nwrote {', '.join(str(p) for p in report)} and {outcomes}")
     failed = sum(s.errors for s in evaluation.report.systems)
     if failed and not allow_errors:
         print(

@@ -1,4 +1,4 @@
-"""The demo's figures: each ticket's outcome, summed up per system and for the drafter."""
+"""The drafts report's figures: each ticket's outcome, summed up per system and for the drafter."""
 
 from __future__ import annotations
 
@@ -45,7 +45,6 @@ class SystemResult:
     escalated_share: float
     fanout_share: float
     errors: int
-    threshold: float | None = None
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -55,9 +54,7 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def summarise(
-    name: str, kind: str, outcomes: Sequence[Outcome], threshold: float | None = None
-) -> SystemResult:
+def summarise(name: str, kind: str, outcomes: Sequence[Outcome]) -> SystemResult:
     answered = [o for o in outcomes if not o.error]
     n = len(outcomes)
     truths = [o.truth for o in outcomes]
@@ -79,7 +76,6 @@ def summarise(
         escalated_share=sum(o.escalated for o in outcomes) / n if n else 0.0,
         fanout_share=sum(o.fanned_out for o in outcomes) / n if n else 0.0,
         errors=n - len(answered),
-        threshold=threshold,
     )
 
 

@@ -1,22 +1,18 @@
-"""The report's files: report.json, report.md and report.png in one folder."""
+"""The drafts report's file: drafts.json, beside `tutti eval`'s report in the demo's folder."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from workbench.report._chart import plot
 from workbench.report._report import Report
-from workbench.report._tables import markdown
 
 __all__ = ["write"]
 
 
-def write(report: Report, out: Path) -> list[Path]:
-    """Write the report into `out` (made if missing); the paths written."""
+def write(report: Report, out: Path) -> Path:
+    """Write the report into `out` (made if missing) as drafts.json; the path written."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "report.json", out / "report.md", out / "report.png"]
-    paths[0].write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
-    paths[1].write_text(markdown(report), encoding="utf-8")
-    plot(report, paths[2])
-    return paths
+    path = out / "drafts.json"
+    path.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+    return path

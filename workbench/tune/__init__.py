@@ -8,7 +8,7 @@ draws the frontier, `_command` is the command.
 
 from __future__ import annotations
 
-from workbench.tune._command import TuneTarget, Tuning, summary, tune
+from workbench.tune._command import TuneTarget, Tuning, summary, tune, tuned
 from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite, set_knobs
 from workbench.tune._replay import Recording
 from workbench.tune._search import Point, Target, choose, frontier, grid
@@ -29,4 +29,5 @@ __all__ = [
     "set_knobs",
     "summary",
     "tune",
+    "tuned",
 ]

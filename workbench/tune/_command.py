@@ -28,7 +28,7 @@ from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite
 from workbench.tune._offline import Replayer
 from workbench.tune._search import Point, Target, choose, frontier, grid
 
-__all__ = ["Tuning", "TuneTarget", "tune"]
+__all__ = ["TuneTarget", "Tuning", "tune", "tuned"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,8 @@ def _bar(total: int, what: str) -> tqdm[None]:
 
 
 async def _tune(
-    composition: str,
-    data: str,
+    composition: str | Path,
+    data: str | Path,
     options: DataOptions,
     asked: TuneTarget,
     pins: Sequence[str],
@@ -157,6 +157,27 @@ async def _tune(
     return tuning, draft.source
 
 
+def tuned(
+    composition: str | Path,
+    data: str | Path,
+    options: DataOptions,
+    asked: TuneTarget,
+    pins: Sequence[str] = (),
+    max_settings: int = 1000,
+    write_to: str | Path | None = None,
+    out: str | Path | None = None,
+) -> tuple[Tuning, Path | None]:
+    """The tuning, with tune.json and frontier.png in `out`; the thresholds are written into
+    `write_to` when a setting meets the target (returned: the file written, or None)."""
+    tuning, source = asyncio.run(_tune(composition, data, options, asked, pins, max_settings))
+    _write_results(tuning, Path(out or f"tune-{Path(composition).stem}"))
+    if tuning.chosen is None or write_to is None:
+        return tuning, None
+    text = Path(source).read_text(encoding="utf-8")
+    Path(write_to).write_text(rewrite(text, tuning.chosen.values), encoding="utf-8")
+    return tuning, Path(write_to)
+
+
 def tune(
     composition: str,
     data: str,
@@ -169,22 +190,18 @@ def tune(
     out: str | None = None,
 ) -> int:
     """0 with a setting that meets the target (written when asked), 1 without one."""
-    tuning, source = asyncio.run(_tune(composition, data, options, asked, pins, max_settings))
     folder = Path(out or f"tune-{Path(composition).stem}")
-    _write_results(tuning, folder)
+    target = write_to or (composition if write else None)
+    tuning, written = tuned(composition, data, options, asked, pins, max_settings, target, folder)
     print(summary(tuning))
     print(f"\nwrote {folder / 'tune.json'} and {folder / 'frontier.png'}")
     if tuning.chosen is None:
-        print(
-            f"tutti tune: no setting meets the target ({tuning.target.describe()})", file=sys.stderr
-        )
+        message = f"tutti tune: no setting meets the target ({tuning.target.describe()})"
+        print(message, file=sys.stderr)
         return 1
-    if write or write_to:
-        target_path = Path(write_to) if write_to else Path(source)
-        text = Path(source).read_text(encoding="utf-8")
-        target_path.write_text(rewrite(text, tuning.chosen.values), encoding="utf-8")
-        print(f"wrote the thresholds into {target_path}; confirm them on held-out data:")
-        print(f"  tutti eval {target_path} --data HELD_OUT_FILE")
+    if written is not None:
+        print(f"wrote the thresholds into {written}; confirm them on held-out data:")
+        print(f"  tutti eval {written} --data HELD_OUT_FILE")
     return 0
 
 

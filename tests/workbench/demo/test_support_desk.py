@@ -8,16 +8,18 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from grpc import aio
 
 from specialist_service import training
 from tests.clients.test_node_client import NODE_CLIENT
+from tests.workbench.demo.conftest import PER_LABEL
 from tutti.messages import pack
 from tutti.support.v1 import support_pb2
 from tutti.v1 import router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
-from workbench.demo import Ticket, measure, sample_tickets
+from workbench.demo import TUNED, Ticket, run_demo, sample_tickets, tuned_summary
+from workbench.evaluation import REPORT_KEYS, table
 from workbench.mesh import Mesh
-from workbench.report import Report, table, write
 
 # Small models train in seconds; the full run is `tutti demo`. Training and starting
 # twelve services takes a while on two busy cores, hence the longer timeout.
@@ -90,39 +92,44 @@ def test_escalations_happen_exactly_below_the_thresholds_and_the_least_confident
     assert all(seen.values()), seen
 
 
-def test_report_has_every_documented_key_and_is_written_as_json_markdown_and_png(
-    desk, tmp_path: Path
+def test_demo_tunes_on_dev_then_writes_evals_report_of_the_tuned_desk_on_test_tickets(
+    desks: Path, tmp_path: Path
 ) -> None:
-    mesh, folder = desk
-    tickets = _tickets(folder, 24)
-    report: Report = measure(
-        mesh, tickets, training.read_departments(folder / "departments.yaml"), seed=7
-    )
-    paths = write(report, tmp_path)
-    data = json.loads(paths[0].read_text())
-    assert {"dataset", "n_tickets", "systems", "pgr", "cost_saved_vs_strong"} <= set(data)
-    assert data["dataset"] == "BANKING77" and data["n_tickets"] == 24
-    assert [s["name"] for s in data["systems"]] == ["cheap", "strong", "support-desk"]
-    assert [s["kind"] for s in data["systems"]] == ["single", "single", "composed"]
-    documented = {
-        "name",
-        "kind",
-        "accuracy",
-        "macro_f1",
-        "cost_usd",
-        "cpu_ms",
-        "p50_ms",
-        "p95_ms",
-        "escalated_share",
-    }
-    for system in data["systems"]:
-        assert documented <= set(system), system
-        assert system["errors"] == 0
-    assert data["systems"][0]["cost_usd"] == pytest.approx(24 * 0.002)
-    assert data["systems"][1]["cost_usd"] == pytest.approx(24 * 0.06)
-    assert "| support-desk | composed |" in paths[1].read_text()
-    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "PGR" in table(report)
+    """The demo's report is `tutti eval`'s of the file `tutti tune` wrote, with tune's choice."""
+    folder = desks / "support-desk"
+    run = run_demo(60, 7, tmp_path, desk=folder, per_label=PER_LABEL, drafts=False, dev_rows=80)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert set(data) == set(REPORT_KEYS)
+    assert data["composition"] == "support-desk" and data["label"] == "triage.intent.label"
+    assert data["data"] == {"file": str(tmp_path / "test.tsv"), "items": 60}
+    assert [(s["name"], s["kind"]) for s in data["systems"]] == [
+        ("support-desk", "composition"),
+        ("cheap", "baseline"),
+        ("strong", "baseline"),
+    ]
+    assert all(s["items"] == 60 and s["errors"] == 0 for s in data["systems"])
+    assert data["systems"][1]["cost_per_item_usd"] == pytest.approx(0.002)
+    assert data["systems"][2]["cost_per_item_usd"] == pytest.approx(0.06)
+    assert {"pgr", "cost_saved"} <= set(data["comparison"])
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| support-desk" in (tmp_path / "report.md").read_text()
+
+    # tune chose on the 80 dev tickets, within 20% of the strong model's cost there ...
+    chosen = run.tuning.chosen
+    assert chosen is not None and len(run.tuning.knobs) == 2
+    (strong,) = [b for b in run.tuning.baselines if b.name == "strong"]
+    assert chosen.cost_per_item_usd <= 0.2 * strong.cost_per_item_usd + 1e-12
+    tuned = json.loads((tmp_path / "tune.json").read_text())
+    assert tuned["chosen"]["values"] == {k.name: chosen.values[k] for k in run.tuning.knobs}
+    assert (tmp_path / "dev.tsv").read_text().count("\n") == 81
+    # ... and eval measured the file it wrote, beside the original, with those thresholds
+    assert run.tuned == folder / TUNED
+    document = yaml.safe_load(run.tuned.read_text())
+    tiers = document["flow"]["sequence"][0]["escalate"]["tiers"]
+    assert [t["below"] for t in tiers] == [chosen.values[k] for k in run.tuning.knobs]
+    summary = tuned_summary(run.tuning)
+    assert all(f"-> {chosen.values[k]:g}" in summary for k in run.tuning.knobs)
+    assert "PGR" in table(run.evaluation.report)
 
 
 def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
