@@ -114,14 +114,15 @@ def compare(
     composition: tuple[Figures, Sequence[Outcome]],
     baselines: Sequence[tuple[Figures, Sequence[Outcome]]],
 ) -> Comparison | None:
-    """None without a baseline. The strongest is the most accurate (the dearer on a tie)."""
+    """None without a baseline. The strongest is the dearest (the more accurate on a tie):
+    the model a composition is built to call less, whether or not it wins on this file."""
     if not baselines:
         return None
     composed, composed_outcomes = composition
     cheapest, cheap_outcomes = min(
         baselines, key=lambda b: (b[0].cost_per_item_usd, -b[0].accuracy)
     )
-    strongest = max(baselines, key=lambda b: (b[0].accuracy, b[0].cost_per_item_usd))[0]
+    strongest = max(baselines, key=lambda b: (b[0].cost_per_item_usd, b[0].accuracy))[0]
     gap = strongest.accuracy - cheapest.accuracy
     pgr = (composed.accuracy - cheapest.accuracy) / gap if abs(gap) > 1e-12 else None
     saved = (

@@ -8,9 +8,10 @@ draws the frontier, `_command` is the command.
 
 from __future__ import annotations
 
-from workbench.tune._command import TuneTarget, Tuning, summary, tune, tuned
+from workbench.tune._command import TuneTarget, tune, tuned
 from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite, set_knobs
 from workbench.tune._replay import Recording
+from workbench.tune._results import Tuning, summary, write_results
 from workbench.tune._search import Point, Target, choose, frontier, grid
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "summary",
     "tune",
     "tuned",
+    "write_results",
 ]

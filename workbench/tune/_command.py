@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -24,11 +23,12 @@ from workbench.evaluation import (
     write_baselines,
 )
 from workbench.mesh import Mesh
-from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite
-from workbench.tune._offline import Replayer
-from workbench.tune._search import Point, Target, choose, frontier, grid
+from workbench.tune._knobs import find_knobs, resolve_pins, rewrite
+from workbench.tune._offline import RECORDING_CONCURRENCY, Replayer
+from workbench.tune._results import Tuning, summary, write_results
+from workbench.tune._search import Point, Target, choose, grid
 
-__all__ = ["TuneTarget", "Tuning", "tune", "tuned"]
+__all__ = ["TuneTarget", "tune", "tuned"]
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,6 @@ class TuneTarget:
     min_quality: float | None = None
 
 
-@dataclass(frozen=True)
-class Tuning:
-    knobs: tuple[Knob, ...]
-    points: tuple[Point, ...]
-    chosen: Point | None
-    target: Target
-    baselines: tuple[Figures, ...]
-    live_calls: int
-    record_s: float
-    offline_s: float
-
-
 def _target(asked: TuneTarget, baselines: Sequence[Figures], source: str) -> Target:
     if asked.max_cost_usd is not None:
         return Target(max_cost_usd=asked.max_cost_usd)
@@ -61,7 +49,7 @@ def _target(asked: TuneTarget, baselines: Sequence[Figures], source: str) -> Tar
         raise ConfigError(
             Problem(source, 1, "--max-cost-share needs a baseline stage; use --max-cost USD")
         )
-    strongest = max(baselines, key=lambda b: (b.accuracy, b.cost_per_item_usd))
+    strongest = max(baselines, key=lambda b: (b.cost_per_item_usd, b.accuracy))
     share = asked.max_cost_share if asked.max_cost_share is not None else 0.25
     return Target(max_cost_usd=share * strongest.cost_per_item_usd)
 
@@ -106,13 +94,17 @@ async def _tune(
         free = [k for k in knobs if k not in pinned]
         passes = [{**pinned, **{k: (1.0 if k is knob else 0.0) for k in free}} for knob in free]
         for values in passes:
-            await replayer.outcomes(replayer.engine(values), dataset, label, concurrency=8)
+            await replayer.outcomes(
+                replayer.engine(values), dataset, label, concurrency=RECORDING_CONCURRENCY
+            )
         baselines: list[Figures] = []
         with tempfile.TemporaryDirectory(prefix="tutti-tune-") as folder:
             for system in write_baselines(draft, systems, Path(folder)):
                 engine = replayer.baseline_engine(Path(folder) / f"{system.composition}.yaml")
                 assert system.label is not None
-                outcomes = await replayer.outcomes(engine, dataset, system.label, concurrency=8)
+                outcomes = await replayer.outcomes(
+                    engine, dataset, system.label, concurrency=RECORDING_CONCURRENCY
+                )
                 baselines.append(figures(system.name, "baseline", outcomes))
         record_s = time.perf_counter() - started
         live_calls = replayer.recording.live_calls
@@ -170,7 +162,7 @@ def tuned(
     """The tuning, with tune.json and frontier.png in `out`; the thresholds are written into
     `write_to` when a setting meets the target (returned: the file written, or None)."""
     tuning, source = asyncio.run(_tune(composition, data, options, asked, pins, max_settings))
-    _write_results(tuning, Path(out or f"tune-{Path(composition).stem}"))
+    write_results(tuning, Path(out or f"tune-{Path(composition).stem}"))
     if tuning.chosen is None or write_to is None:
         return tuning, None
     text = Path(source).read_text(encoding="utf-8")
@@ -203,97 +195,3 @@ def tune(
         print(f"wrote the thresholds into {written}; confirm them on held-out data:")
         print(f"  tutti eval {written} --data HELD_OUT_FILE")
     return 0
-
-
-def summary(tuning: Tuning) -> str:
-    lines = [
-        f"{len(tuning.points)} settings of {len(tuning.knobs)} knobs, replayed in"
-        f" {tuning.offline_s:.1f} s ({len(tuning.points) / max(tuning.offline_s, 1e-9):.0f}/s)"
-        f" after a recorded pass of {tuning.record_s:.1f} s ({tuning.live_calls} live calls)"
-    ]
-    for b in tuning.baselines:
-        lines.append(
-            f"  baseline {b.name:<20} accuracy {b.accuracy:.3f}  ${b.cost_per_item_usd:.6f}/item"
-        )
-    lines.append(f"target: {tuning.target.describe()}")
-    if tuning.chosen is not None:
-        c = tuning.chosen
-        lines.append(f"chosen: accuracy {c.accuracy:.3f}, ${c.cost_per_item_usd:.6f}/item")
-        for knob in tuning.knobs:
-            lines.append(f"  {knob.name:<40} {knob.value:g} -> {c.values[knob]:g}")
-    lines.append("frontier (cost per item, accuracy):")
-    for p in frontier(tuning.points):
-        values = ", ".join(f"{v:g}" for v in p.values.values())
-        lines.append(f"  ${p.cost_per_item_usd:.6f}  {p.accuracy:.3f}  [{values}]")
-    return "\n".join(lines)
-
-
-def _write_results(tuning: Tuning, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def point(p: Point) -> dict[str, object]:
-        return {
-            "values": {k.name: v for k, v in p.values.items()},
-            "accuracy": p.accuracy,
-            "cost_per_item_usd": p.cost_per_item_usd,
-            "errors": p.errors,
-        }
-
-    data = {
-        "knobs": [{"name": k.name, "line": k.line, "value": k.value} for k in tuning.knobs],
-        "target": tuning.target.describe(),
-        "chosen": point(tuning.chosen) if tuning.chosen else None,
-        "frontier": [point(p) for p in frontier(tuning.points)],
-        "settings": [point(p) for p in tuning.points],
-        "baselines": [
-            {"name": b.name, "accuracy": b.accuracy, "cost_per_item_usd": b.cost_per_item_usd}
-            for b in tuning.baselines
-        ],
-        "live_calls": tuning.live_calls,
-        "record_s": tuning.record_s,
-        "offline_s": tuning.offline_s,
-    }
-    (folder / "tune.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    _chart(tuning, folder / "frontier.png")
-
-
-def _chart(tuning: Tuning, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
-    axes.plot(
-        [p.cost_per_item_usd for p in tuning.points],
-        [p.accuracy for p in tuning.points],
-        ".",
-        color="#bbbbbb",
-        markersize=3,
-        label="settings",
-    )
-    best = frontier(tuning.points)
-    axes.plot(
-        [p.cost_per_item_usd for p in best],
-        [p.accuracy for p in best],
-        "-o",
-        markersize=3,
-        label="frontier",
-    )
-    for b in tuning.baselines:
-        axes.plot(b.cost_per_item_usd, b.accuracy, "s", markersize=8, label=f"{b.name} alone")
-    if tuning.chosen is not None:
-        axes.plot(
-            tuning.chosen.cost_per_item_usd,
-            tuning.chosen.accuracy,
-            "*",
-            markersize=14,
-            label="chosen",
-        )
-    axes.set_xlabel("cost per item (USD)")
-    axes.set_ylabel("accuracy")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)

@@ -16,6 +16,7 @@ from router_service import (
     read_composition,
 )
 from tutti.channels import ChannelPool
+from tutti.errors import TuttiError
 from tutti.messages import MessageTypes, pack
 from tutti.v1 import router_pb2
 from workbench.dataset import Dataset, LabelPath
@@ -23,7 +24,11 @@ from workbench.evaluation import Outcome, System, outcome_of, with_endpoints
 from workbench.tune._knobs import Knob, set_knobs
 from workbench.tune._replay import Recording
 
-__all__ = ["Replayer"]
+__all__ = ["RECORDING_CONCURRENCY", "Replayer"]
+
+# Live calls in flight during the recorded pass: as many as eval sends, so that a CPU-bound
+# stage meets its budget on a small machine as it does when measured.
+RECORDING_CONCURRENCY = 4
 
 
 class Replayer:
@@ -79,7 +84,11 @@ class Replayer:
         async def one(item: object) -> Outcome:
             async with slots:
                 request = router_pb2.RouteRequest(composition=name, input=pack(item.input))  # type: ignore[attr-defined]
-                response = await router.route(request, None)
+                try:
+                    response = await router.route(request, None)
+                except TuttiError as exc:  # a failed call is not recorded: a later run retries it
+                    error = f"{exc.code.name}: {exc.public_message}"
+                    return Outcome(item.id, item.label, "", 0.0, 0.0, error=error)  # type: ignore[attr-defined]
                 return outcome_of(item, response, label, self.types, response.execution.latency_ms)  # type: ignore[arg-type]
 
         if concurrency == 1:
