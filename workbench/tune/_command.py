@@ -93,9 +93,7 @@ async def _tune(
         # every item, and each baseline answers every item; all later runs replay these.
         free = [k for k in knobs if k not in pinned]
         passes = [{**pinned, **{k: (1.0 if k is knob else 0.0) for k in free}} for knob in free]
-        # Twice: a decision that depends on time (a fan-out's window) may take another
-        # branch once the stages answer at once; the second round records those calls too.
-        for values in passes * 2:
+        for values in passes:
             await replayer.outcomes(
                 replayer.engine(values), dataset, label, concurrency=RECORDING_CONCURRENCY
             )
