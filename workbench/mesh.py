@@ -68,11 +68,13 @@ class Mesh:
         router_port: int = 0,
         env: dict[str, str] | None = None,
         log_level: str = "WARNING",
+        router: bool = True,
     ) -> Mesh:
         """Start the services of one composition file, or of several behind one router.
 
         Files that share a stage name share its service, so they must declare
         it alike: a ConfigError says where they do not, before anything starts.
+        Without `router`, only the stages start (add one with `add_router`).
         """
         # Imported here: the mesh needs only the stage lists, not a running router.
         from router_service import read_composition
@@ -97,7 +99,8 @@ class Mesh:
             for child in mesh.children:
                 child.address = wait_ready(child)
                 mesh.endpoints[child.name] = child.address
-            mesh.router_address = mesh.add_router(paths, router_port)
+            if router:
+                mesh.router_address = mesh.add_router(paths, router_port)
         except BaseException:
             mesh.stop()
             raise

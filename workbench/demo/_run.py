@@ -26,7 +26,7 @@ from workbench.demo._measure import measure_drafts
 from workbench.evaluation import DataOptions, Evaluation, evaluated, table
 from workbench.mesh import Mesh
 from workbench.report import Report, drafts_summary, write
-from workbench.tune import TuneTarget, Tuning, frontier, tuned
+from workbench.tune import TuneTarget, Tuning, frontier_lines, knob_lines, tuned
 
 __all__ = ["TUNED", "DemoRun", "demo", "run_demo", "tuned_summary"]
 
@@ -104,13 +104,10 @@ def tuned_summary(tuning: Tuning, sweep: bool = False) -> str:
     if tuning.chosen is not None:
         c = tuning.chosen
         lines.append(f"  {'tuned desk':<28} {c.accuracy:.3f}  ${c.cost_per_item_usd:.5f}/item")
-        for knob in tuning.knobs:
-            lines.append(f"  {knob.name:<40} {knob.value:g} -> {c.values[knob]:g}")
+        lines += knob_lines(tuning)
     if sweep:
         lines.append("the frontier on dev (cost per item, accuracy, thresholds):")
-        for p in frontier(tuning.points):
-            values = ", ".join(f"{v:g}" for v in p.values.values())
-            lines.append(f"  ${p.cost_per_item_usd:.5f}  {p.accuracy:.3f}  [{values}]")
+        lines += frontier_lines(tuning)
     return "\n".join(lines)
 
 

@@ -34,7 +34,9 @@ from workbench.evaluation._run import evaluated, run_eval
 from workbench.evaluation._systems import (
     System,
     baseline_stages,
+    draft_baselines,
     route_classifiers,
+    stage_types,
     write_baselines,
 )
 
@@ -51,6 +53,7 @@ __all__ = [
     "System",
     "baseline_stages",
     "compare",
+    "draft_baselines",
     "evaluate",
     "evaluated",
     "figures",
@@ -63,6 +66,7 @@ __all__ = [
     "run_eval",
     "run_system",
     "served",
+    "stage_types",
     "summarise",
     "table",
     "with_endpoints",

@@ -27,8 +27,8 @@ from workbench.evaluation._report import EvalReport
 from workbench.evaluation._systems import (
     System,
     baseline_label,
-    baseline_stages,
-    route_classifiers,
+    draft_baselines,
+    stage_types,
     write_baselines,
 )
 from workbench.mesh import Mesh
@@ -107,7 +107,8 @@ async def served(
     draft: Draft, types: MessageTypes, label: LabelPath, against: Sequence[str]
 ) -> AsyncIterator[Served]:
     """Start the composition's services and a router serving it and each baseline alone."""
-    mesh = await asyncio.to_thread(Mesh.start, draft.source)
+    # The stages only: the router comes once the baselines' files are written.
+    mesh = await asyncio.to_thread(lambda: Mesh.start(draft.source, router=False))
     try:
         pool = ChannelPool()
         try:
@@ -116,19 +117,10 @@ async def served(
             described = await describe_stages(located, pool, types)
         finally:
             await pool.close()
-        stage_types = {
-            name: (
-                described[name].input_type if name in described else spec.input,
-                described[name].output_type if name in described else spec.output,
-            )
-            for name, spec in draft.stages.items()
-        }
-        composition = compile_composition(
-            located, {n: t for n, t in stage_types.items() if all(t)}, types
-        )
-        baselines = baseline_stages(
-            composition, stage_types, types, label.path, against, route_classifiers(draft.document)
-        )
+        said = {n: (d.input_type, d.output_type) for n, d in described.items()}
+        known = {n: t for n, t in stage_types(draft, said).items() if all(t)}
+        composition = compile_composition(located, known, types)
+        baselines = draft_baselines(draft, composition, said, types, label.path, against)
         with tempfile.TemporaryDirectory(prefix="tutti-eval-") as folder:
             files = write_baselines(draft, baselines, Path(folder))
             paths = [Path(draft.source), *(Path(folder) / f"{s.composition}.yaml" for s in files)]

@@ -15,7 +15,15 @@ from tutti.errors import ConfigError
 from tutti.messages import MessageTypes
 from workbench.dataset import LabelPath, label_path
 
-__all__ = ["System", "baseline_label", "baseline_stages", "route_classifiers", "write_baselines"]
+__all__ = [
+    "System",
+    "baseline_label",
+    "baseline_stages",
+    "draft_baselines",
+    "route_classifiers",
+    "stage_types",
+    "write_baselines",
+]
 
 # Stages are reached through the router's --endpoint flags, which override this.
 PLACEHOLDER_ENDPOINT = "127.0.0.1:1"
@@ -103,6 +111,32 @@ def baseline_label(types: MessageTypes, output_type: str, label: str) -> LabelPa
         if found is not None:
             return found
     return None
+
+
+def stage_types(
+    draft: Draft, described: Mapping[str, tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """Each stage's (input, output) type: as its live Describe said, else as declared."""
+    return {n: described.get(n, (s.input, s.output)) for n, s in draft.stages.items()}
+
+
+def draft_baselines(
+    draft: Draft,
+    composition: Composition,
+    described: Mapping[str, tuple[str, str]],
+    types: MessageTypes,
+    label: str,
+    against: Sequence[str],
+) -> list[System]:
+    """`baseline_stages` of a composition file, its stages' types and route classifiers read."""
+    return baseline_stages(
+        composition,
+        stage_types(draft, described),
+        types,
+        label,
+        against,
+        route_classifiers(draft.document),
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from workbench.tune._command import TuneTarget, tune, tuned
 from workbench.tune._knobs import Knob, find_knobs, resolve_pins, rewrite, set_knobs
 from workbench.tune._replay import Recording
-from workbench.tune._results import Tuning, summary, write_results
+from workbench.tune._results import Tuning, frontier_lines, knob_lines, summary, write_results
 from workbench.tune._search import Point, Target, choose, frontier, grid
 
 __all__ = [
@@ -24,7 +24,9 @@ __all__ = [
     "choose",
     "find_knobs",
     "frontier",
+    "frontier_lines",
     "grid",
+    "knob_lines",
     "resolve_pins",
     "rewrite",
     "set_knobs",

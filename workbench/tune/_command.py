@@ -16,10 +16,9 @@ from tutti.errors import ConfigError, Problem
 from workbench.evaluation import (
     DataOptions,
     Figures,
-    baseline_stages,
+    draft_baselines,
     figures,
     read_inputs,
-    route_classifiers,
     write_baselines,
 )
 from workbench.mesh import Mesh
@@ -78,16 +77,15 @@ async def _tune(
             )
         )
     pinned = resolve_pins(knobs, pins, draft.source)
-    mesh = await asyncio.to_thread(Mesh.start, draft.source)
+    # The stages only: settings are replayed by a router in this process.
+    mesh = await asyncio.to_thread(lambda: Mesh.start(draft.source, router=False))
     replayer = Replayer(draft, mesh.endpoints, types)
     try:
         await replayer.describe()
-        stage_types = {
-            n: replayer.described.get(n, (s.input, s.output)) for n, s in draft.stages.items()
-        }
         composition_plan = replayer.engine({}).composition
-        classifiers = route_classifiers(draft.document)
-        systems = baseline_stages(composition_plan, stage_types, types, label.path, (), classifiers)
+        systems = draft_baselines(
+            draft, composition_plan, replayer.described, types, label.path, ()
+        )
         started = time.perf_counter()
         # The recorded pass: each free knob at 1 (the others at 0) reaches its target for
         # every item, and each baseline answers every item; all later runs replay these.

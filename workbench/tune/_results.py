@@ -10,7 +10,7 @@ from workbench.evaluation import Figures
 from workbench.tune._knobs import Knob
 from workbench.tune._search import Point, Target, frontier
 
-__all__ = ["Tuning", "summary", "write_results"]
+__all__ = ["Tuning", "frontier_lines", "knob_lines", "summary", "write_results"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,27 @@ def summary(tuning: Tuning) -> str:
     if tuning.chosen is not None:
         c = tuning.chosen
         lines.append(f"chosen: accuracy {c.accuracy:.3f}, ${c.cost_per_item_usd:.6f}/item")
-        for knob in tuning.knobs:
-            lines.append(f"  {knob.name:<40} {knob.value:g} -> {c.values[knob]:g}")
+        lines += knob_lines(tuning)
     lines.append("frontier (cost per item, accuracy):")
+    lines += frontier_lines(tuning)
+    return "\n".join(lines)
+
+
+def knob_lines(tuning: Tuning) -> list[str]:
+    """Each knob's value in the file and the one chosen (none without a choice)."""
+    if tuning.chosen is None:
+        return []
+    chosen = tuning.chosen.values
+    return [f"  {k.name:<40} {k.value:g} -> {chosen[k]:g}" for k in tuning.knobs]
+
+
+def frontier_lines(tuning: Tuning) -> list[str]:
+    """The frontier, cheapest first: cost per item, accuracy, the knobs' values."""
+    lines = []
     for p in frontier(tuning.points):
         values = ", ".join(f"{v:g}" for v in p.values.values())
         lines.append(f"  ${p.cost_per_item_usd:.6f}  {p.accuracy:.3f}  [{values}]")
-    return "\n".join(lines)
+    return lines
 
 
 def write_results(tuning: Tuning, folder: Path) -> None:

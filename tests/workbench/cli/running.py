@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,10 +89,11 @@ class Up:
     reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, composition: str, port: int, log: Path) -> Up:
+    def start(cls, composition: str | Sequence[str | Path], port: int, log: Path) -> Up:
+        files = [composition] if isinstance(composition, str) else [str(c) for c in composition]
         with log.open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "workbench", "up", composition, "--port", str(port)],
+                [sys.executable, "-m", "workbench", "up", *files, "--port", str(port)],
                 cwd=ROOT,
                 env=_env(),
                 stdout=subprocess.PIPE,

@@ -5,15 +5,12 @@ starts; and a router started by hand without an endpoint says which one it needs
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.workbench.cli.running import ROOT, Up, _env, child_pids, free_port, tutti
+from tests.workbench.cli.running import Up, child_pids, free_port, tutti
 from tests.workbench.cli.test_up_and_route import routed, stage_names
 from tutti.errors import ConfigError
 from workbench.mesh import Mesh
@@ -66,36 +63,12 @@ def write(folder: Path, name: str, text: str = "") -> Path:
     return path
 
 
-def start_up(compositions: list[Path], log: Path) -> Up:
-    """`tutti up` of several files, read as `Up.start` reads one."""
-    argv = [sys.executable, "-m", "workbench", "up", *map(str, compositions)]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [*argv, "--port", str(free_port())],
-            cwd=ROOT,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            start_new_session=True,
-        )
-    up = Up(process, log)
-    up.reader = threading.Thread(target=up._read, daemon=True)
-    up.reader.start()
-    try:
-        up._wait_ready()
-    except BaseException:
-        up.stop(signal.SIGTERM)
-        raise
-    return up
-
-
 @pytest.fixture(scope="module")
 def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Up, list[Path]]]:
     """alpha and beta brought up together, from two folders; stopped after."""
     root = tmp_path_factory.mktemp("many")
     files = [write(root / "a", "alpha"), write(root / "b", "beta")]
-    up = start_up(files, root / "stderr.log")
+    up = Up.start(files, free_port(), root / "stderr.log")
     try:
         yield up, files
     finally:
