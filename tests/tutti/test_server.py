@@ -21,7 +21,6 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from specialist_service import Backend, SpecialistConfig, StageServicer, build_backend, service
 from tests.stages import Slow, calls_started
 from tutti.errors import INTERNAL_MESSAGE, NotFoundError, RequestError, TuttiError
-from tutti.heap import trim_heap
 from tutti.messages import pack
 from tutti.server import Server, ServerOptions, Service
 from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
@@ -360,8 +359,3 @@ async def test_a_port_already_served_cannot_be_bound_again(start: Start) -> None
             await second.start()
     finally:
         await second.stop(0)
-
-
-def test_the_heap_can_be_trimmed_on_this_machine() -> None:
-    """glibc is the C library here: a server gives freed heap back (tutti.heap)."""
-    assert trim_heap()
