@@ -8,6 +8,7 @@ from specialist_service._factory import build_backend
 from specialist_service._gguf import packaged_gguf
 from specialist_service._python import PythonBackend
 from specialist_service._servicer import StageServicer, service
+from specialist_service._stage_files import stage_files
 from tutti.config import Price
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "load_specialist_config",
     "packaged_gguf",
     "service",
+    "stage_files",
 ]
