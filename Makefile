@@ -53,7 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.llm
 
 # The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
-NODE_CLIENT := examples/clients/node
+NODE_CLIENT := clients/node
 NODE_STAMP := $(NODE_CLIENT)/node_modules/.installed
 
 $(NODE_STAMP): $(NODE_CLIENT)/package.json $(NODE_CLIENT)/package-lock.json
@@ -70,7 +70,7 @@ go-client: $(STAMP)
 	command -v go >/dev/null && command -v protoc >/dev/null && \
 		test -d /usr/share/gocode/src/google.golang.org/grpc || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GO_DEBS))
-	PYTHON=$(CURDIR)/$(BIN)/python examples/clients/go/build.sh
+	PYTHON=$(CURDIR)/$(BIN)/python clients/go/build.sh
 
 # MLServer, the inference server the oip backend's tests start (tests/mlserver.py). It pins
 # protobuf<7, so it lives in a virtualenv of its own; scikit-learn and the libraries its pickles

@@ -14,7 +14,7 @@ from workbench.mesh import Mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart" / "composition.yaml"
-NODE_CLIENT = ROOT / "examples" / "clients" / "node"
+NODE_CLIENT = ROOT / "clients" / "node"
 # What every subprocess of these tests may take at most.
 CALL_TIMEOUT_S = 30.0
 

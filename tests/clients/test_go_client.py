@@ -1,4 +1,4 @@
-"""The Go client (examples/clients/go) against a real quickstart mesh.
+"""The Go client (clients/go) against a real quickstart mesh.
 
 build.sh builds it offline from Debian's Go packages (`make go-client` installs them);
 it is built once per module.
@@ -18,7 +18,7 @@ import pytest
 from tests.clients.conftest import CALL_TIMEOUT_S, ROOT, require_tool
 from workbench.mesh import Mesh
 
-GO_CLIENT = ROOT / "examples" / "clients" / "go"
+GO_CLIENT = ROOT / "clients" / "go"
 ACCOUNT_REPLY = "reset your password"
 # Compiling grpc-go from source on a cold build cache takes a while.
 BUILD_TIMEOUT_S = 300.0
@@ -40,7 +40,7 @@ def go_client() -> Path:
     )
     if result.returncode != 0:
         pytest.fail(
-            f"examples/clients/go/build.sh failed (exit {result.returncode}):\n"
+            f"clients/go/build.sh failed (exit {result.returncode}):\n"
             f"{result.stdout}\n{result.stderr}",
             pytrace=False,
         )

@@ -1,4 +1,4 @@
-"""The Node.js client (examples/clients/node/route.js) against a real quickstart mesh."""
+"""The Node.js client (clients/node/route.js) against a real quickstart mesh."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def node() -> str:
     if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.fail(
             f"the Node client's packages are not installed in {NODE_CLIENT / 'node_modules'}: "
-            "run `npm ci --prefix examples/clients/node` (`make test` does)",
+            "run `npm ci --prefix clients/node` (`make test` does)",
             pytrace=False,
         )
     return path

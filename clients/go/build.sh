@@ -11,11 +11,11 @@
 # protos/generate.py writes, which carries buf/validate/validate.proto (not
 # kept in the repository as text) and the google/protobuf imports.
 #
-# Usage: examples/clients/go/build.sh   -> examples/clients/go/build/bin/tutti-route
+# Usage: clients/go/build.sh   -> clients/go/build/bin/tutti-route
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../../.." && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
 BUILD="$HERE/build"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 GOCODE="${GOCODE:-/usr/share/gocode}"
