@@ -192,6 +192,7 @@ class SpecialistConfig:
             lambda index, message: report(
                 "imports", message, None if index is None else _item_line(data, index, at)
             ),
+            base_dir,
         )
 
         section: Mapping[str, object] = {}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tutti.errors import ConfigError, Problem
@@ -156,12 +158,15 @@ class Problems:
 
 
 def import_message_modules(
-    modules: object, report: Callable[[int | None, str], None]
+    modules: object, report: Callable[[int | None, str], None], beside: Path | None = None
 ) -> tuple[str, ...]:
     """Import the modules of an `imports:` list, so that their message types are registered.
 
     `report(index, message)` records a problem: index None for the list itself,
     else the position of the module that failed. Returns the names imported.
+    `beside` (the composition's folder) is searched after the Python path, as
+    `tutti up` does for the services it starts: a user's generated `_pb2`
+    modules may live next to the composition.
     """
     if modules is None:
         return ()
@@ -169,6 +174,8 @@ def import_message_modules(
         # A bare string would otherwise be imported one character at a time.
         report(None, "'imports' must be a list of module names such as [acme.v1.orders_pb2]")
         return ()
+    if beside is not None and modules and str(beside) not in sys.path:
+        sys.path.append(str(beside))
     imported: list[str] = []
     for index, module in enumerate(modules):
         try:

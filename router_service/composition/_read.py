@@ -71,7 +71,8 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     if not isinstance(name, str):
         report("composition", "'composition' must be a name")
         name = ""
-    imports = _import_modules(document, reporter)
+    folder = Path(path).resolve().parent if Path(path).is_file() else None
+    imports = _import_modules(document, reporter, folder)
     stages: dict[str, StageSpec] = {}
     raw_stages = document.get("stages") or {}
     if isinstance(raw_stages, LocatedMap):
@@ -95,7 +96,9 @@ def read_composition(path: str | Path, text: str | None = None) -> Draft:
     )
 
 
-def _import_modules(document: LocatedMap, reporter: Problems) -> tuple[str, ...]:
+def _import_modules(
+    document: LocatedMap, reporter: Problems, beside: Path | None
+) -> tuple[str, ...]:
     """Import the modules named in `imports`, so that their message types are known."""
     modules = document.get("imports")
 
@@ -105,4 +108,4 @@ def _import_modules(document: LocatedMap, reporter: Problems) -> tuple[str, ...]
         else:
             reporter.at_line(document.line_of("imports"), message)
 
-    return import_message_modules(modules, report)
+    return import_message_modules(modules, report, beside)
