@@ -11,6 +11,7 @@ to ship.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -30,8 +31,7 @@ def stage_files(config: SpecialistConfig) -> list[str]:
             found.add(model)
     candidates: list[Path] = []
     if config.backend == "python" and config.factory:
-        module = config.factory.partition(":")[0].replace(".", "/")
-        candidates += [base / f"{module}.py", base / module]
+        candidates += _module_files(config.factory.partition(":")[0], base)
     for value in _strings(config.options):
         candidates.append(base / value)
     for value in _strings(config.section):
@@ -41,6 +41,36 @@ def stage_files(config: SpecialistConfig) -> list[str]:
         if relative is not None and path.exists():
             found.add(relative)
     return sorted(found)
+
+
+def _module_files(module: str, base: Path) -> list[Path]:
+    """A module beside the composition, the sibling modules it imports, the files it names."""
+    found: list[Path] = []
+    pending, seen = [module], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = base / f"{name.replace('.', '/')}.py"
+        if not path.is_file():
+            package = base / name.replace(".", "/")
+            if package.is_dir():
+                found.append(package)
+            continue
+        found.append(path)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            continue  # the backend's own import reports it, with the line
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                pending += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                pending.append(node.module)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [base / value for value in _strings(node.value)]
+    return found
 
 
 def _inside(path: Path, base: Path) -> str | None:
@@ -53,7 +83,7 @@ def _inside(path: Path, base: Path) -> str | None:
 
 def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
-        if value and "\n" not in value and len(value) < 4096:
+        if value and "\n" not in value and "\0" not in value and len(value) < 4096:
             yield value
     elif isinstance(value, Mapping):
         for item in value.values():

@@ -69,3 +69,20 @@ def test_a_missing_model_file_is_still_listed_and_outside_paths_are_not(tmp_path
         {"backend": "sklearn", "model": str(outside)}, stage="t", base_dir=root
     )
     assert stage_files(absolute) == []
+
+
+def test_a_factory_module_brings_its_sibling_modules_and_the_files_it_names(
+    tmp_path: Path,
+) -> None:
+    """Read from the source, never imported: a default like "departments.yaml" counts."""
+    (tmp_path / "desk.py").write_text(
+        "import json\nfrom lookup import table\n\n"
+        "def model(departments: str = 'departments.yaml') -> object: ...\n"
+    )
+    (tmp_path / "lookup.py").write_text("table = open('table.csv').read\n")
+    for name in ("departments.yaml", "table.csv", "unrelated.csv"):
+        (tmp_path / name).write_text("x\n")
+    config = SpecialistConfig.from_mapping(
+        {"backend": "python", "factory": "desk:model"}, stage="s", base_dir=tmp_path
+    )
+    assert stage_files(config) == ["departments.yaml", "desk.py", "lookup.py", "table.csv"]
