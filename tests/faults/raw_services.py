@@ -5,9 +5,6 @@ a file, its RSS can be read, and a good request of its own kind tells whether it
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,9 +20,9 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from tests.conftest import write_echo_composition
 from tests.router_service.test_flow_nodes import text_request
+from tests.serve_process import ServeProcess
 from tutti.messages import pack
 from tutti.v1 import merger_pb2, payloads_pb2, router_pb2, stage_pb2
-from workbench.mesh import READY_PREFIX
 
 __all__ = [
     "KINDS",
@@ -45,7 +42,6 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-START_S = 60.0
 TIMEOUT_S = 10.0  # every call's
 # A server-streaming method that streams until the client goes: its first answer is enough.
 OPEN_ENDED = {"/grpc.health.v1.Health/Watch"}
@@ -81,62 +77,13 @@ def path_of(method: MethodDescriptor) -> str:
     return f"/{method.containing_service.full_name}/{method.name}"
 
 
-class LoggedService:
-    """One `tutti serve` process: stdout read until its ready line, stderr kept in a file."""
+class LoggedService(ServeProcess):
+    """One `tutti serve KIND` process with its stderr kept in a file."""
 
     def __init__(self, kind: str, stderr: Path, *argv: str) -> None:
-        self.kind, self.stderr, self.address = kind, stderr, ""
+        super().__init__(kind, *argv, "--grace", "1", stderr=stderr)
+        self.kind = kind
         self.started = time.monotonic()
-        self._read = 0
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OTEL_SDK_DISABLED": "true"}
-        argv = ("--log-level", "WARNING", "serve", kind, *argv, "--grace", "1")
-        with stderr.open("w") as sink:  # the child has its own copy of the descriptor
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "workbench", *argv],
-                stdout=subprocess.PIPE,
-                stderr=sink,
-                text=True,
-                env=env,
-                cwd=ROOT,
-            )
-
-    def ready(self) -> str:
-        """The address, once the process said it serves."""
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + START_S
-        while not self.address and time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{self.kind} exited with {self.process.wait()}: {self.log()}")
-            if line.startswith(READY_PREFIX):
-                self.address = line.rsplit(" on ", 1)[1].strip()
-        assert self.address, f"{self.kind} did not start"
-        return self.address
-
-    def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as f:
-            rss = next(line for line in f if line.startswith("VmRSS:"))
-        return int(rss.split()[1]) / 1024.0
-
-    def log(self) -> str:
-        return self.stderr.read_text(errors="replace")
-
-    def new_log(self) -> str:
-        """What the process wrote to stderr since the last call."""
-        text = self.log()
-        fresh, self._read = text[self._read :], len(text)
-        return fresh
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 @dataclass

@@ -8,12 +8,9 @@ a loose relative bound on the overload's admitted latency.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +21,11 @@ from grpc import aio
 from tests.conftest import write_echo_composition
 from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.router_service.waiting import until
+from tests.serve_process import ServeProcess
 from tests.stages import calls_started
 from tutti.v1 import router_pb2_grpc
-from workbench.mesh import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
-START_S = 60.0
 
 
 def free_port() -> int:
@@ -38,46 +34,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Service:
-    """One `tutti serve` process; its stdout is read until the ready line."""
+class Service(ServeProcess):
+    """One `tutti serve` process, ready when constructed."""
 
     def __init__(self, *argv: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OTEL_SDK_DISABLED": "true"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "--log-level", "WARNING", "serve", *argv],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + START_S
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"{argv} exited with {self.process.wait()}")
-            if line.startswith(READY_PREFIX):
-                self.address = line.rsplit(" on ", 1)[1].strip()
-                return
-        raise RuntimeError(f"{argv} did not start")
-
-    def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-        return 0.0
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        super().__init__(*argv)
+        self.ready()
 
 
 def specialist(
