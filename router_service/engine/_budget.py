@@ -76,7 +76,7 @@ class Budgets:
         run.path.append(f"degraded:{node.label}")
         span = trace.get_current_span()
         if span.is_recording():
-            span.set_attribute("tutti.degraded", reason)
+            span.set_attributes({"tutti.degraded": reason, "tutti.degraded.skipped": node.label})
 
     def before_fanout(self, node: FanoutNode, run: Run) -> None:
         """Refuse a fan-out whose branches together would pass the cap: they run at once, so

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from google.protobuf import any_pb2
+from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
 from router_service.plan import FallbackNode
 from tutti.errors import FanoutQuorumError, StageError
+from tutti.v1 import router_pb2
 
 __all__ = ["run_fallback"]
+
+Decision = router_pb2.Decision
 
 
 async def run_fallback(flow: Flow, node: FallbackNode, payload: any_pb2.Any, run: Run) -> Result:
@@ -22,7 +26,31 @@ async def run_fallback(flow: Flow, node: FallbackNode, payload: any_pb2.Any, run
         try:
             return await flow.node(step, payload, run)
         except (StageError, FanoutQuorumError) as exc:
-            run.path.append(
-                f"fallback:{step.label} failed ({exc.code.name})->{node.steps[index + 1].label}"
-            )
+            following = node.steps[index + 1].label
+            run.path.append(f"fallback:{step.label} failed ({exc.code.name})->{following}")
+            _decided(node, run, step.label, _why(exc), following)
     raise AssertionError("unreachable: the last fallback step returns or raises")
+
+
+def _why(exc: StageError | FanoutQuorumError) -> str:
+    """The failure's status and message, the status named once."""
+    text = str(exc)
+    return text if exc.code.name in text else f"{exc.code.name}: {text}"
+
+
+def _decided(node: FallbackNode, run: Run, source: str, reason: str, taken: str) -> None:
+    """Record that the fallback left `source` for `taken`, in the execution and on its span."""
+    run.decisions.append(
+        Decision(
+            node=node.label, kind=Decision.KIND_FALLBACK, source=source, taken=taken, reason=reason
+        )
+    )
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(
+            {
+                "tutti.fallback.reason": reason,
+                "tutti.fallback.to": taken,
+                "tutti.fallback.from": source,
+            }
+        )

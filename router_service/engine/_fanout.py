@@ -7,6 +7,7 @@ import time
 
 import grpc
 from google.protobuf import any_pb2
+from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
@@ -52,6 +53,15 @@ async def run_fanout(flow: Flow, node: FanoutNode, payload: any_pb2.Any, run: Ru
         run.path.append(f"fanout:late {','.join(late)}")
     if failed:
         run.path.append(f"fanout:failed {','.join(failed)}")
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(
+            {
+                "tutti.fanout.answered": [name for name in node.names if name in answered],
+                "tutti.fanout.late": late,
+                "tutti.fanout.failed": list(failed),
+            }
+        )
     if len(answered) < node.quorum:
         missing = [name for name in node.names if name not in answered]
         code = grpc.StatusCode.DEADLINE_EXCEEDED if late else grpc.StatusCode.UNAVAILABLE

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from google.protobuf import any_pb2
 from opentelemetry import trace
+from opentelemetry.util.types import AttributeValue
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
 from router_service.plan import RouteNode
-from tutti.v1 import payloads_pb2
+from tutti.v1 import payloads_pb2, router_pb2
 
 __all__ = ["run_route"]
+
+Decision = router_pb2.Decision
 
 
 async def run_route(flow: Flow, node: RouteNode, payload: any_pb2.Any, run: Run) -> Result:
@@ -19,11 +22,15 @@ async def run_route(flow: Flow, node: RouteNode, payload: any_pb2.Any, run: Run)
     )
     assert isinstance(decision, payloads_pb2.Classification)
     target = node.case(decision.label)
+    # The escalation's threshold the confidence was under, or the highest one it cleared.
+    threshold = 0.0
+    degraded = ""
     for escalation in node.escalations:
+        threshold = escalation.below
         if decision.confidence < escalation.below:
-            reason = flow.budget.fits(escalation.to, run)
-            if reason:
-                flow.budget.degrade(escalation.to, reason, run)
+            degraded = flow.budget.fits(escalation.to, run)
+            if degraded:
+                flow.budget.degrade(escalation.to, degraded, run)
                 break
             run.path.append(
                 f"{node.label}={decision.label}@{decision.confidence:.2f}"
@@ -33,10 +40,32 @@ async def run_route(flow: Flow, node: RouteNode, payload: any_pb2.Any, run: Run)
             break
     else:
         run.path.append(f"{node.label}={decision.label}->{target.label}")
+    run.decisions.append(
+        Decision(
+            node=node.label,
+            kind=Decision.KIND_ROUTE,
+            source=node.by.label,
+            label=decision.label,
+            confidence=decision.confidence,
+            threshold=threshold,
+            taken=target.label,
+            reason=degraded,
+            degraded=bool(degraded),
+        )
+    )
     flow.instruments.route_cases.add(
         1, {"tutti.node": node.label, "tutti.route.case": target.label}
     )
     span = trace.get_current_span()
     if span.is_recording():
-        span.set_attribute("tutti.route.case", target.label)
+        attributes: dict[str, AttributeValue] = {
+            "tutti.route.label": decision.label,
+            "tutti.route.confidence": decision.confidence,
+            "tutti.route.case": target.label,
+        }
+        if node.escalations:
+            attributes["tutti.escalate.confidence"] = decision.confidence
+            attributes["tutti.escalate.threshold"] = threshold
+            attributes["tutti.escalate.tier"] = target.label
+        span.set_attributes(attributes)
     return await flow.node(target, payload, run)

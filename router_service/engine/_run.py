@@ -23,7 +23,7 @@ class Result:
 
 @dataclass
 class Run:
-    """The state of one request: its deadline, cost so far and what ran."""
+    """The state of one request: its deadline, cost so far, what ran and what the flow decided."""
 
     deadline: float | None  # time.monotonic() value
     cost_cap: float | None
@@ -31,6 +31,8 @@ class Run:
     # A list, or the repeated field of the Execution the answer will carry (no copy at the end).
     stages: MutableSequence[router_pb2.StageRun] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
+    # Like `stages`: a list, or the Execution's own repeated field.
+    decisions: MutableSequence[router_pb2.Decision] = field(default_factory=list)
     cost: float = 0.0
     # Receives the answering stage's text as it is generated (RouteCompletion), if set.
     deltas: Callable[[str], None] | None = None

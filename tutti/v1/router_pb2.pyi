@@ -81,18 +81,56 @@ class RouteError(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Execution(_message.Message):
-    __slots__ = ("stages", "path", "total_cost_usd", "latency_ms", "composition")
+    __slots__ = ("stages", "path", "total_cost_usd", "latency_ms", "composition", "decisions")
     STAGES_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COST_USD_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     COMPOSITION_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
     stages: _containers.RepeatedCompositeFieldContainer[StageRun]
     path: _containers.RepeatedScalarFieldContainer[str]
     total_cost_usd: float
     latency_ms: float
     composition: str
-    def __init__(self, stages: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., path: _Optional[_Iterable[str]] = ..., total_cost_usd: _Optional[float] = ..., latency_ms: _Optional[float] = ..., composition: _Optional[str] = ...) -> None: ...
+    decisions: _containers.RepeatedCompositeFieldContainer[Decision]
+    def __init__(self, stages: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., path: _Optional[_Iterable[str]] = ..., total_cost_usd: _Optional[float] = ..., latency_ms: _Optional[float] = ..., composition: _Optional[str] = ..., decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ...) -> None: ...
+
+class Decision(_message.Message):
+    __slots__ = ("node", "kind", "source", "label", "confidence", "threshold", "taken", "reason", "degraded")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[Decision.Kind]
+        KIND_ROUTE: _ClassVar[Decision.Kind]
+        KIND_ESCALATE: _ClassVar[Decision.Kind]
+        KIND_CASCADE: _ClassVar[Decision.Kind]
+        KIND_FALLBACK: _ClassVar[Decision.Kind]
+        KIND_SPLIT: _ClassVar[Decision.Kind]
+    KIND_UNSPECIFIED: Decision.Kind
+    KIND_ROUTE: Decision.Kind
+    KIND_ESCALATE: Decision.Kind
+    KIND_CASCADE: Decision.Kind
+    KIND_FALLBACK: Decision.Kind
+    KIND_SPLIT: Decision.Kind
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    kind: Decision.Kind
+    source: str
+    label: str
+    confidence: float
+    threshold: float
+    taken: str
+    reason: str
+    degraded: bool
+    def __init__(self, node: _Optional[str] = ..., kind: _Optional[_Union[Decision.Kind, str]] = ..., source: _Optional[str] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ..., threshold: _Optional[float] = ..., taken: _Optional[str] = ..., reason: _Optional[str] = ..., degraded: _Optional[bool] = ...) -> None: ...
 
 class StageRun(_message.Message):
     __slots__ = ("stage", "model", "model_version", "status", "latency_ms", "budget_ms", "over_budget", "cost_usd", "cache_hit", "detail", "compute_ms")
