@@ -157,6 +157,7 @@ class Router:
             cost_cap=request_cost_cap(composition.budget, request.options.max_cost_usd),
             no_cache=request.options.no_cache,
             stages=execution.stages,  # records go straight into the answer
+            decisions=execution.decisions,
             deltas=deltas,
         )
         try:
