@@ -123,7 +123,7 @@ def pickle_modules(path: Path) -> set[str]:
     reached = 0
     try:
         for opcode, argument, position in pickletools.genops(data):
-            reached = position
+            reached = position or reached
             if opcode.name == "GLOBAL" and isinstance(argument, str):
                 found.add(argument.partition(" ")[0])
             elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
