@@ -1,7 +1,7 @@
-"""The Kubernetes documents of one served stage, and the names they go by.
+"""The Kubernetes documents of one served stage or of the merger, and the names they go by.
 
-A Deployment, a headless Service and a NetworkPolicy; in prod also a
-HorizontalPodAutoscaler and a PodDisruptionBudget.
+A Deployment, a headless Service and a NetworkPolicy that admits the router only; in prod
+also a HorizontalPodAutoscaler and a PodDisruptionBudget. The pods are `_pod`'s.
 """
 
 from __future__ import annotations
@@ -10,23 +10,22 @@ import re
 from typing import Any
 
 from tutti.errors import TuttiError
+from workbench.deploy._images import MERGER_IMAGE
+from workbench.deploy._pod import (
+    COMPOSITION_PATH,
+    STAGE_PORT,
+    pod_template,
+    service_container,
+)
 
 __all__ = [
-    "GRACE_S",
     "MERGER",
     "ROUTER",
-    "ROUTER_PORT",
-    "STAGE_PORT",
+    "merger_documents",
     "resource_name",
     "specialist_documents",
 ]
 
-ROUTER_PORT = 50051
-STAGE_PORT = 50061
-GRACE_S = 20
-TERMINATION_GRACE_S = 30
-IMAGE = "tutti:0.1.0"
-COMPOSITION_PATH = "/etc/tutti/composition.yaml"
 MERGER = "tutti-merger"
 ROUTER = "tutti-router"
 
@@ -40,90 +39,67 @@ def resource_name(stage: str) -> str:
     return name
 
 
-def _labels(name: str, stage: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/component": "specialist",
-        "app.kubernetes.io/part-of": "tutti",
-        "tutti.dev/stage": resource_name(stage)[len("tutti-") :],
-    }
-
-
-def _probe(period: int, failures: int) -> dict[str, Any]:
-    return {"grpc": {"port": STAGE_PORT}, "periodSeconds": period, "failureThreshold": failures}
-
-
-def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[dict[str, Any]]:
-    """The Deployment, Service and NetworkPolicy (and in prod HPA and PDB) of one stage.
+def specialist_documents(
+    stage: str,
+    overlay: str,
+    image: str,
+    models_image: str | None,
+    model_digest: str,
+    backend: str = "",
+) -> list[dict[str, Any]]:
+    """The documents of one served stage, its specialist started on the composition's folder
+    and refusing files whose digest is not `model_digest`.
 
     An `openai` stage also takes its environment from the Secret `<name>-credentials`, if
     there is one: where its API key's variable (`api_key_env`) is meant to come from.
     """
     name = resource_name(stage)
-    labels = _labels(name, stage)
-    selector = {"app.kubernetes.io/name": name}
-    mounts: list[dict[str, Any]] = [
-        {
-            "name": "composition",
-            "mountPath": COMPOSITION_PATH,
-            "subPath": "composition.yaml",
-            "readOnly": True,
-        },
-        {"name": "tmp", "mountPath": "/tmp"},
-    ]
-    volumes: list[dict[str, Any]] = [
-        {"name": "composition", "configMap": {"name": "tutti-composition"}},
-        {"name": "tmp", "emptyDir": {}},
-    ]
-    if overlay == "prod":
-        # The services do not read TLS yet: mounted only, as in deploy/overlays/prod/tls.yaml.
-        mounts.append({"name": "tls", "mountPath": "/etc/tutti/tls", "readOnly": True})
-        volumes.append({"name": "tls", "secret": {"secretName": "tutti-tls", "defaultMode": 0o440}})
-    container = {
-        "name": "specialist",
-        "image": IMAGE,
-        "imagePullPolicy": "IfNotPresent",
-        "args": [
-            "serve",
-            "specialist",
-            "--config",
-            COMPOSITION_PATH,
-            "--stage",
-            stage,
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(STAGE_PORT),
-            "--grace",
-            str(GRACE_S),
-        ],
-        "ports": [{"name": "grpc", "containerPort": STAGE_PORT, "protocol": "TCP"}],
-        "envFrom": [
-            {"configMapRef": {"name": "tutti-otel", "optional": True}},
-            *(
-                [{"secretRef": {"name": f"{name}-credentials", "optional": True}}]
-                if backend == "openai"
-                else []
-            ),
-        ],
-        # Loading a model (the strong one's embeddings) can take tens of seconds.
-        "startupProbe": _probe(5, 24),
-        "readinessProbe": _probe(5, 3),
-        "livenessProbe": _probe(10, 3),
-        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
-        "resources": {
-            "requests": {"cpu": "250m", "memory": "512Mi"},
-            "limits": {"cpu": "1", "memory": "1536Mi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": mounts,
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/component": "specialist",
+        "app.kubernetes.io/part-of": "tutti",
+        "tutti.dev/stage": name[len("tutti-") :],
     }
+    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "tutti-otel", "optional": True}}]
+    if backend == "openai":
+        env_from.append({"secretRef": {"name": f"{name}-credentials", "optional": True}})
+    args = ["--composition", COMPOSITION_PATH, "--stage", stage, "--model-digest", model_digest]
+    resources = {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "1536Mi"},
+    }
+    container = service_container("specialist", image, args, env_from, resources, overlay)
+    return _documents(name, labels, pod_template(labels, container, models_image, overlay), overlay)
+
+
+def merger_documents(overlay: str, models_image: str | None) -> list[dict[str, Any]]:
+    """The merger's documents: it combines fan-out branches (every `kind: merger` stage).
+
+    It reads the composition for its `imports:`, the message types of its fan-outs; the
+    models image fills its folder only when those modules live beside the composition.
+    """
+    labels = {
+        "app.kubernetes.io/name": MERGER,
+        "app.kubernetes.io/component": "merger",
+        "app.kubernetes.io/part-of": "tutti",
+    }
+    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "tutti-otel", "optional": True}}]
+    resources = {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+    }
+    container = service_container(
+        "merger", MERGER_IMAGE, ["--config", COMPOSITION_PATH], env_from, resources, overlay
+    )
+    pod = pod_template(labels, container, models_image, overlay)
+    return _documents(MERGER, labels, pod, overlay)
+
+
+def _documents(
+    name: str, labels: dict[str, str], pod: dict[str, Any], overlay: str
+) -> list[dict[str, Any]]:
+    selector = {"app.kubernetes.io/name": name}
+    part_of = {"app.kubernetes.io/part-of": "tutti"}
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -131,22 +107,7 @@ def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[di
         "spec": {
             "replicas": 2 if overlay == "prod" else 1,
             "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "terminationGracePeriodSeconds": TERMINATION_GRACE_S,
-                    "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "runAsGroup": 10001,
-                        "fsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [container],
-                    "volumes": volumes,
-                },
-            },
+            "template": pod,
         },
     }
     service = {
@@ -171,7 +132,7 @@ def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[di
     policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": f"{name}-ingress", "labels": {"app.kubernetes.io/part-of": "tutti"}},
+        "metadata": {"name": f"{name}-ingress", "labels": part_of},
         "spec": {
             "podSelector": {"matchLabels": selector},
             "policyTypes": ["Ingress"],
@@ -189,7 +150,7 @@ def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[di
             {
                 "apiVersion": "autoscaling/v2",
                 "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "tutti"}},
+                "metadata": {"name": name, "labels": part_of},
                 "spec": {
                     "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
                     "minReplicas": 2,
@@ -210,7 +171,7 @@ def specialist_documents(stage: str, overlay: str, backend: str = "") -> list[di
             {
                 "apiVersion": "policy/v1",
                 "kind": "PodDisruptionBudget",
-                "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "tutti"}},
+                "metadata": {"name": name, "labels": part_of},
                 "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
             }
         )

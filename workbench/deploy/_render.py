@@ -1,15 +1,16 @@
-"""`tutti deploy render`: Kubernetes manifests for one composition, on top of deploy/overlays.
+"""`tutti deploy render`: a self-contained kustomization of one composition's services.
 
-For every stage with a `serve:` block it writes a specialist Deployment, a headless Service and
-a NetworkPolicy that admits the router only (plus, in prod, a HorizontalPodAutoscaler and a
-PodDisruptionBudget); it points the router at each served stage and at the merger through
-`--endpoint STAGE=dns:///tutti-STAGE.NAMESPACE.svc.cluster.local:PORT`; and it writes a
-kustomization.yaml over the chosen overlay, so that `kubectl kustomize OUT` renders everything.
+The output folder holds copies of deploy/base and the chosen overlay (and deploy/jaeger for
+dev), the composition in base/, a services.yaml with a Deployment, headless Service and
+NetworkPolicy for every served stage and, when the composition has a merger stage, for the
+merger (plus, in prod, their autoscalers and disruption budgets), and a patch pointing the
+router at each of them through `--endpoint STAGE=dns:///tutti-STAGE.NAMESPACE.svc.cluster.local:PORT`.
+Nothing in it points back into the Tutti checkout: `kubectl kustomize OUT` builds it wherever
+it is copied.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,19 +18,25 @@ from typing import Any
 
 import yaml
 
+from tutti.digest import files_under
 from tutti.errors import TuttiError
+from workbench.deploy._bundle import Bundle, models_bundle
+from workbench.deploy._images import stage_image
 from workbench.deploy._manifests import (
     MERGER,
     ROUTER,
-    STAGE_PORT,
+    merger_documents,
     resource_name,
     specialist_documents,
 )
+from workbench.deploy._pod import STAGE_PORT, models_init_container
 
 __all__ = ["DEPLOY", "OVERLAYS", "endpoints", "render"]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 OVERLAYS = ("dev", "prod")
+# What each overlay's kustomization reaches by relative path, copied beside it in OUT.
+COPIED = {"dev": ("base", "jaeger"), "prod": ("base",)}
 
 
 def endpoints(stages: Mapping[str, Any], namespace: str) -> dict[str, str]:
@@ -39,10 +46,10 @@ def endpoints(stages: Mapping[str, Any], namespace: str) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     for stage, spec in stages.items():
-        if spec.serve is not None:
-            service = resource_name(stage)
-        elif spec.is_merger:
+        if spec.is_merger:
             service = MERGER
+        elif spec.serve is not None:
+            service = resource_name(stage)
         else:
             continue
         found[stage] = f"dns:///{service}.{namespace}.svc.cluster.local:{STAGE_PORT}"
@@ -54,15 +61,19 @@ def render(
     overlay: str = "dev",
     out: str | Path | None = None,
     namespace: str = "tutti",
+    images: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the manifests of `composition` over deploy/overlays/OVERLAY into OUT; return OUT."""
+    """Write the manifests of `composition` over deploy/overlays/OVERLAY into OUT; return OUT.
+
+    `images` maps a stage to the image its specialist runs in, over the one chosen from its
+    backend and files.
+    """
     from router_service import read_composition
 
     if overlay not in OVERLAYS:
         raise TuttiError(f"unknown overlay {overlay!r}; expected one of {', '.join(OVERLAYS)}")
-    base = DEPLOY / "overlays" / overlay
-    if not (base / "kustomization.yaml").is_file():
-        raise TuttiError(f"{base} not found: `tutti deploy render` runs from a Tutti checkout")
+    if not (DEPLOY / "overlays" / overlay / "kustomization.yaml").is_file():
+        raise TuttiError(f"{DEPLOY} not found: `tutti deploy render` runs from a Tutti checkout")
     source = Path(composition)
     draft = read_composition(source)
     if draft.problems:
@@ -70,59 +81,103 @@ def render(
             f"{source} has problems; run `tutti check {source}`: "
             + "; ".join(str(p) for p in draft.problems)
         )
-    if not draft.name:
-        raise TuttiError(f"{source} names no composition")
-    served = [name for name, spec in draft.stages.items() if spec.serve is not None]
+    bundle = models_bundle(source)
+    served = list(bundle.stages)
     names = [resource_name(stage) for stage in served]
     clashes = {n for n in names if names.count(n) > 1} | ({ROUTER, MERGER} & set(names))
     if clashes:
         raise TuttiError(f"stages map to the same Kubernetes name: {', '.join(sorted(clashes))}")
+    unknown = sorted(set(images or {}) - set(served))
+    if unknown:
+        raise TuttiError(
+            f"--image names no served stage: {', '.join(unknown)}"
+            f" (served: {', '.join(served) or 'none'})"
+        )
 
     target = Path(out) if out is not None else Path(f"deploy-{draft.name}-{overlay}")
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target / "composition.yaml")
+    _copy_layers(target, overlay)
+    shutil.copyfile(source, target / "base" / "composition.yaml")
 
+    models_image = bundle.image if bundle.files else None
     documents = [
         doc
         for stage in served
         for doc in specialist_documents(
-            stage, overlay, str((draft.stages[stage].serve or {}).get("backend"))
+            stage,
+            overlay,
+            _image(bundle, stage, draft.stages[stage].serve or {}, images),
+            models_image,
+            bundle.stage_digest(stage),
+            str((draft.stages[stage].serve or {}).get("backend")),
         )
     ]
-    _write_all(target / "specialists.yaml", documents)
-    patch = [
-        {
-            "op": "add",
-            "path": "/spec/template/spec/containers/0/args/-",
-            "value": f"--endpoint={stage}={address}",
-        }
-        for stage, address in endpoints(draft.stages, namespace).items()
-    ]
-    _write_all(target / "router-endpoints.yaml", [patch])
+    # The router and merger need the folder only for the `imports:` modules beside it.
+    folder_image = models_image if bundle.imports else None
+    if any(spec.is_merger for spec in draft.stages.values()):
+        documents += merger_documents(overlay, folder_image)
+    _write_all(target / "services.yaml", documents)
+    _write_all(target / "router.yaml", [_router_patch(draft.stages, namespace, folder_image)])
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": namespace,
-        "resources": [Path(os.path.relpath(base, target.resolve())).as_posix(), "specialists.yaml"],
+        "resources": [f"overlays/{overlay}", "services.yaml"],
         "patches": [
             {
-                "path": "router-endpoints.yaml",
+                "path": "router.yaml",
                 "target": {"group": "apps", "kind": "Deployment", "name": ROUTER},
             }
-        ],
-        # Replaces the base's composition; the new hash rolls every pod that mounts it.
-        "configMapGenerator": [
-            {"name": "tutti-composition", "behavior": "replace", "files": ["composition.yaml"]}
         ],
     }
     header = (
         f"# Generated by `tutti deploy render {source} --overlay {overlay}`; render again after"
-        " changing the composition.\n# Apply with: kubectl apply -k .\n"
+        " changing the composition or its models.\n"
+        f"# Models image: {bundle.image} (build it with `tutti deploy build {source}`).\n"
+        "# Apply with: kubectl apply -k .\n"
     )
     (target / "kustomization.yaml").write_text(
         header + yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8"
     )
     return target
+
+
+def _copy_layers(target: Path, overlay: str) -> None:
+    """deploy/base, the overlay (and what it reaches) into OUT, at the same relative places."""
+    for layer in (*COPIED[overlay], f"overlays/{overlay}"):
+        destination = target / layer
+        if destination.exists():
+            shutil.rmtree(destination)  # a file dropped from deploy/ must not linger
+        shutil.copytree(DEPLOY / layer, destination)
+
+
+def _image(
+    bundle: Bundle, stage: str, serve: Mapping[str, Any], images: Mapping[str, str] | None
+) -> str:
+    files = files_under(bundle.folder, bundle.stages[stage])
+    return stage_image(stage, str(serve.get("backend", "")), bundle.folder, files, images)
+
+
+def _router_patch(
+    stages: Mapping[str, Any], namespace: str, models_image: str | None
+) -> list[dict[str, Any]]:
+    patch: list[dict[str, Any]] = [
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/0/args/-",
+            "value": f"--endpoint={stage}={address}",
+        }
+        for stage, address in endpoints(stages, namespace).items()
+    ]
+    if models_image is not None:
+        patch.append(
+            {
+                "op": "add",
+                "path": "/spec/template/spec/initContainers",
+                "value": [models_init_container(models_image)],
+            }
+        )
+    return patch
 
 
 def _write_all(path: Path, documents: list[Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from router_service import Router
-from tests.workbench.deploy.test_manifests import kustomize, pods
+from tests.workbench.deploy.rendered import kustomize, router_endpoints
 from workbench.cli import main
 from workbench.deploy import STAGE_PORT
 
@@ -31,15 +31,6 @@ flow:
 """
 
 
-def router_endpoints(out: Path) -> dict[str, str]:
-    """The `--endpoint STAGE=ADDRESS` arguments of the rendered router, by stage."""
-    args = pods(kustomize(out))["tutti-router"]["spec"]["containers"][0]["args"]
-    pairs = (
-        a.removeprefix("--endpoint=").partition("=") for a in args if a.startswith("--endpoint=")
-    )
-    return {stage: address for stage, _, address in pairs}
-
-
 async def test_the_rendered_router_has_an_endpoint_for_each_stage_that_declares_none(
     tmp_path: Path,
 ) -> None:
@@ -49,14 +40,14 @@ async def test_the_rendered_router_has_an_endpoint_for_each_stage_that_declares_
 
     assert main(["deploy", "render", str(source), "--out", str(out)]) == 0
 
-    endpoints = router_endpoints(out)
+    endpoints = router_endpoints(kustomize(out))
     assert endpoints == {
         "loud": f"dns:///tutti-loud.tutti.svc.cluster.local:{STAGE_PORT}",
         "soft": f"dns:///tutti-soft.tutti.svc.cluster.local:{STAGE_PORT}",
         "pick": f"dns:///tutti-merger.tutti.svc.cluster.local:{STAGE_PORT}",
     }
     # What the rendered router does at start: the copied composition loads with those.
-    router = await Router.load([out / "composition.yaml"], endpoints, describe=False)
+    router = await Router.load([out / "base" / "composition.yaml"], endpoints, describe=False)
     try:
         stages = router.engines["bare"].composition.stages
         assert {name: spec.endpoint for name, spec in stages.items()} == endpoints
