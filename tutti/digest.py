@@ -29,11 +29,18 @@ def files_under(root: Path, paths: Iterable[str]) -> list[str]:
         path = root / relative
         if path.is_dir():
             found.update(
-                item.relative_to(root).as_posix() for item in path.rglob("*") if item.is_file()
+                item.relative_to(root).as_posix()
+                for item in path.rglob("*")
+                if item.is_file() and not _bytecode(item)
             )
         else:
             found.add(Path(relative).as_posix())
     return sorted(found)
+
+
+def _bytecode(path: Path) -> bool:
+    # Written by whichever Python last imported a module there: not the composition's content.
+    return path.suffix == ".pyc" or "__pycache__" in path.parts
 
 
 def tree_digest(root: Path, paths: Iterable[str]) -> str:

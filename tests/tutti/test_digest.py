@@ -86,3 +86,15 @@ def test_a_factory_module_brings_its_sibling_modules_and_the_files_it_names(
         {"backend": "python", "factory": "desk:model"}, stage="s", base_dir=tmp_path
     )
     assert stage_files(config) == ["departments.yaml", "desk.py", "lookup.py", "table.csv"]
+
+
+def test_bytecode_python_wrote_beside_a_module_is_not_content(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    before = tree_digest(tmp_path, ["models"])
+    (tmp_path / "models" / "__pycache__").mkdir()
+    (tmp_path / "models" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\x00")
+    assert files_under(tmp_path, ["models"]) == [
+        "models/cheap/labels.txt",
+        "models/cheap/weights.bin",
+    ]
+    assert tree_digest(tmp_path, ["models"]) == before
