@@ -170,7 +170,7 @@ func (c *Composition) pack(input interface{}) (*anypb.Any, error) {
 	}
 	message := c.NewInput()
 	if err := (protojson.UnmarshalOptions{Resolver: c.types}).Unmarshal(text, message); err != nil {
-		return nil, errorf(codes.InvalidArgument, "the input is not a %s: %v", c.Input.FullName(), err)
+		return nil, errorf(codes.InvalidArgument, "the input does not fit %s: %v", c.Input.FullName(), err)
 	}
 	return anypb.New(message)
 }
