@@ -1,52 +1,56 @@
-"""The Go client (clients/go) against a real quickstart mesh.
+"""tutti-route, the Go client's command (clients/go/cmd/tutti-route), against real meshes.
 
-build.sh builds it offline from Debian's Go packages (`make go-client` installs them);
-it is built once per module.
+build.sh builds it offline as a Go module from Debian's Go sources (`make go-client` installs
+them); it is built once per module. It reads every composition's types from the router.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.clients.conftest import CALL_TIMEOUT_S, ROOT, require_tool
+from tests.clients.go_build import BUILD_TIMEOUT_S, GO_BUILD, GO_CLIENT, HOW, checked
 from workbench.mesh import Mesh
 
-GO_CLIENT = ROOT / "clients" / "go"
 ACCOUNT_REPLY = "reset your password"
-# Compiling grpc-go from source on a cold build cache takes a while.
-BUILD_TIMEOUT_S = 300.0
+QUICKSTART_STAGES = ROOT / "examples" / "quickstart" / "stages.py"
+
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
 def go_client() -> Path:
-    how = "run `make go-client` (it installs Debian's golang-go and grpc/protobuf packages)"
-    require_tool("go", how)
-    require_tool("protoc", how)
-    require_tool("protoc-gen-go", how)
-    result = subprocess.run(
-        [str(GO_CLIENT / "build.sh")],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        env={**os.environ, "PYTHON": sys.executable},
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"clients/go/build.sh failed (exit {result.returncode}):\n"
-            f"{result.stdout}\n{result.stderr}",
-            pytrace=False,
-        )
-    binary = GO_CLIENT / "build" / "bin" / "tutti-route"
+    require_tool("go", HOW)
+    checked([str(GO_CLIENT / "build.sh")], "clients/go/build.sh")
+    binary = GO_BUILD / "bin" / "tutti-route"
     assert binary.is_file(), binary
     return binary
+
+
+@pytest.fixture(scope="module")
+def triage_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    """The quickstart's triage stage alone: tutti.v1.Text in, tutti.v1.Classification out."""
+    folder = tmp_path_factory.mktemp("triage")
+    shutil.copy(QUICKSTART_STAGES, folder / "stages.py")
+    path = folder / "composition.yaml"
+    path.write_text(
+        "composition: triage\n"
+        "input: tutti.v1.Text\n"
+        "output: tutti.v1.Classification\n"
+        "stages:\n"
+        "  triage: {input: tutti.v1.Text, output: tutti.v1.Classification,\n"
+        '           serve: {backend: python, factory: "stages:triage"}}\n'
+        "flow: triage\n"
+    )
+    with Mesh.start(path) as started:
+        yield started
 
 
 def route(binary: Path, router: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -83,6 +87,34 @@ def test_route_prints_the_output_and_the_execution(go_client: Path, mesh: Mesh) 
     assert execution["total_cost_usd"] == pytest.approx(0.0021)
 
 
+def test_a_classification_answer_is_printed_from_the_descriptors(
+    go_client: Path, triage_mesh: Mesh
+) -> None:
+    """The command knows no payload type: tutti.v1.Classification comes from ListCompositions."""
+    answer = printed(
+        route(
+            go_client,
+            triage_mesh.router_address,
+            "-composition",
+            "triage",
+            "-json",
+            json.dumps({"text": "I forgot my password"}),
+        )
+    )
+    assert answer["output_type"] == "tutti.v1.Classification"
+    assert answer["output"]["label"] == "account"
+    assert 0.5 <= answer["output"]["confidence"] <= 1.0
+    assert [s["stage"] for s in answer["execution"]["stages"]] == ["triage"]
+
+
+def test_list_prints_each_composition_and_its_types(go_client: Path, mesh: Mesh) -> None:
+    listed = printed(route(go_client, mesh.router_address, "-list"))
+    assert [(c["name"], c["input_type"], c["output_type"]) for c in listed] == [
+        ("quickstart", "tutti.v1.Text", "tutti.v1.Text")
+    ]
+    assert "triage" in listed[0]["stages"]
+
+
 def test_unknown_composition_is_not_found(go_client: Path, mesh: Mesh) -> None:
     result = route(
         go_client, mesh.router_address, "-composition", "no-such-composition", "-text", "hello"
@@ -91,6 +123,17 @@ def test_unknown_composition_is_not_found(go_client: Path, mesh: Mesh) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("error: NOT_FOUND: "), result.stderr
     assert "no-such-composition" in result.stderr
+
+
+def test_an_input_that_does_not_fit_the_type_is_invalid_argument(
+    go_client: Path, mesh: Mesh
+) -> None:
+    result = route(
+        go_client, mesh.router_address, "-composition", "quickstart", "-json", '{"txet": "hi"}'
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: INVALID_ARGUMENT: "), result.stderr
+    assert "txet" in result.stderr
 
 
 def test_an_unreachable_router_is_a_grpc_error(go_client: Path) -> None:
@@ -103,7 +146,7 @@ def test_an_unreachable_router_is_a_grpc_error(go_client: Path) -> None:
     ), result.stderr
 
 
-def test_a_bad_type_is_a_usage_error(go_client: Path) -> None:
-    result = route(go_client, "127.0.0.1:1", "-type", "nope", "-text", "hi")
+def test_input_that_is_not_json_is_a_usage_error(go_client: Path) -> None:
+    result = route(go_client, "127.0.0.1:1", "-json", "{not json")
     assert result.returncode == 2
-    assert "-type must be text or support" in result.stderr
+    assert "-json is not JSON" in result.stderr
