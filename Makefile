@@ -62,15 +62,18 @@ $(NODE_STAMP): $(NODE_CLIENT)/package.json $(NODE_CLIENT)/package-lock.json
 
 node-client: $(NODE_STAMP)
 
-# The Go client example, which tests/clients runs for real: built offline, in GOPATH
-# mode, from Debian's Go packages (the Go module proxy is not needed).
-GO_DEBS := golang-go golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler
+# The Go client module (tutti.dev/go), which tests/clients builds and runs for real:
+# module mode, offline (GOPROXY=off), from Debian's Go packages (no module proxy).
+GO_DEBS := golang-go golang-google-grpc-dev golang-google-protobuf-dev \
+	golang-github-golang-protobuf-1-5-dev golang-google-genproto-dev protobuf-compiler \
+	protoc-gen-go protoc-gen-go-grpc
 
-go-client: $(STAMP)
-	command -v go >/dev/null && command -v protoc >/dev/null && \
-		test -d /usr/share/gocode/src/google.golang.org/grpc || \
+go-client:
+	command -v go >/dev/null && command -v protoc-gen-go-grpc >/dev/null && \
+		dpkg -s protoc-gen-go >/dev/null 2>&1 && \
+		test -d /usr/share/gocode/src/google.golang.org/protobuf/types/dynamicpb || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(GO_DEBS))
-	PYTHON=$(CURDIR)/$(BIN)/python clients/go/build.sh
+	clients/go/build.sh
 
 # MLServer, the inference server the oip backend's tests start (tests/mlserver.py). It pins
 # protobuf<7, so it lives in a virtualenv of its own; scikit-learn and the libraries its pickles
