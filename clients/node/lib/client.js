@@ -66,6 +66,7 @@ class TuttiClient {
    * The iterator yields strings and ends when the router sends the response;
    * `stream.response` resolves to what `route` returns once it has. A failure
    * after some text throws from the loop (and rejects `response`): discard that text.
+   * Leaving the loop early, or `cancel()`, stops the generation (`response` rejects, CANCELLED).
    * @param {string} composition
    * @param {object} input
    * @param {{timeoutMs?: number, maxCostUsd?: number, noCache?: boolean}} [options]
@@ -102,6 +103,7 @@ class TuttiClient {
       } finally {
         // Leaving the loop early (break, or a throw in its body) stops the generation.
         if (call !== null) call.cancel();
+        settle.reject(new TuttiError(grpc.status.CANCELLED, 'the caller stopped reading the stream'));
       }
     }
     const stream = texts();
