@@ -124,6 +124,23 @@ def test_a_field_the_input_type_lacks_is_refused(node: str, mesh: Mesh) -> None:
     assert "error: INVALID_ARGUMENT: tutti.v1.Text has no field 'txt'" in result.stderr
 
 
+def test_a_cost_cap_below_the_first_stage_is_resource_exhausted(node: str, mesh: Mesh) -> None:
+    """--max-cost-usd reaches the router: triage alone costs $0.0001."""
+    result = tutti_route(
+        node,
+        mesh.router_address,
+        "--composition",
+        "quickstart",
+        "--text",
+        "I forgot my password",
+        "--max-cost-usd",
+        "0.00001",
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: RESOURCE_EXHAUSTED: "), result.stderr
+    assert "cost cap" in result.stderr
+
+
 def test_an_unreachable_router_is_a_grpc_error(node: str) -> None:
     result = tutti_route(node, "127.0.0.1:1", "--composition", "quickstart", "--text", "hi")
     assert result.returncode == 1
