@@ -1,10 +1,9 @@
-"""The Node.js client (clients/node/route.js) against a real quickstart mesh."""
+"""The Node.js command line (clients/node/bin/tutti-route.js) against a real quickstart mesh."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +11,13 @@ import pytest
 from tests.clients.conftest import CALL_TIMEOUT_S, NODE_CLIENT, require_tool
 from workbench.mesh import Mesh
 
+NODE_CLI = NODE_CLIENT / "bin" / "tutti-route.js"
 ACCOUNT_REPLY = "To reset your password, open Settings > Security and choose 'Reset password'."
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
+    """Node.js, with the client's packages installed from the committed lock."""
     path = require_tool("node", "install Node.js 18 or newer (CI has it)")
     if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.fail(
@@ -27,18 +28,8 @@ def node() -> str:
     return path
 
 
-def route(node: str, mesh: Mesh, descriptors: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [
-        node,
-        str(NODE_CLIENT / "route.js"),
-        "--router",
-        mesh.router_address,
-        "--descriptors",
-        str(descriptors),
-        "--timeout-ms",
-        "10000",
-        *args,
-    ]
+def tutti_route(node: str, router: str, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [node, str(NODE_CLI), "--router", router, "--timeout-ms", "10000", *args]
     return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=CALL_TIMEOUT_S)
 
 
@@ -58,109 +49,121 @@ def check_account_answer(answer: Any) -> None:
     assert execution["total_cost_usd"] == pytest.approx(0.0021)
 
 
-def test_route_packs_the_input_type_the_router_lists(
-    node: str, mesh: Mesh, descriptors: Path
-) -> None:
+def test_route_packs_the_input_type_the_router_lists(node: str, mesh: Mesh) -> None:
     answer = printed(
-        route(
-            node, mesh, descriptors, "--composition", "quickstart", "--text", "I forgot my password"
+        tutti_route(
+            node,
+            mesh.router_address,
+            "--composition",
+            "quickstart",
+            "--text",
+            "I forgot my password",
         )
     )
     assert answer["output_type"] == "tutti.v1.Text"
     check_account_answer(answer)
 
 
-def test_route_with_an_explicit_type_and_json_fields(
-    node: str, mesh: Mesh, descriptors: Path
-) -> None:
+def test_route_with_json_fields_and_a_matching_input_type(node: str, mesh: Mesh) -> None:
     fields = json.dumps({"text": "I forgot my password"})
-    result = route(
+    result = tutti_route(
         node,
-        mesh,
-        descriptors,
+        mesh.router_address,
         "--composition",
         "quickstart",
         "--input-type",
         "tutti.v1.Text",
         "--json",
         fields,
+        "--no-cache",
+        "--max-cost-usd",
+        "1",
     )
     check_account_answer(printed(result))
 
 
-def test_unknown_composition_is_not_found(node: str, mesh: Mesh, descriptors: Path) -> None:
-    # With a type given, the router's own NOT_FOUND comes back through Route.
-    result = route(
+def test_an_input_type_the_composition_does_not_take_is_refused(node: str, mesh: Mesh) -> None:
+    result = tutti_route(
         node,
-        mesh,
-        descriptors,
+        mesh.router_address,
         "--composition",
-        "no-such-composition",
+        "quickstart",
         "--input-type",
-        "tutti.v1.Text",
+        "acme.v1.Ticket",
         "--text",
-        "hello",
+        "hi",
+    )
+    assert result.returncode == 2, result.stderr
+    assert "takes a tutti.v1.Text, not a acme.v1.Ticket" in result.stderr
+
+
+def test_list_prints_each_composition_with_its_types(node: str, mesh: Mesh) -> None:
+    listing = printed(tutti_route(node, mesh.router_address, "--list"))
+    assert [(c["name"], c["input_type"], c["output_type"]) for c in listing] == [
+        ("quickstart", "tutti.v1.Text", "tutti.v1.Text")
+    ]
+    assert "descriptors" not in listing[0]
+
+
+def test_unknown_composition_is_not_found(node: str, mesh: Mesh) -> None:
+    result = tutti_route(
+        node, mesh.router_address, "--composition", "no-such-composition", "--text", "hello"
     )
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert result.stderr.startswith("error: NOT_FOUND: "), result.stderr
     assert "no-such-composition" in result.stderr
-    # Without one, the client finds the name missing from ListCompositions first.
-    result = route(node, mesh, descriptors, "--composition", "no-such-composition", "--text", "hi")
-    assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("error: NOT_FOUND: "), result.stderr
+    assert "it serves: quickstart" in result.stderr
 
 
-def test_a_field_the_input_type_lacks_is_refused(node: str, mesh: Mesh, descriptors: Path) -> None:
-    result = route(
-        node, mesh, descriptors, "--composition", "quickstart", "--json", '{"txt": "typo"}'
+def test_a_field_the_input_type_lacks_is_refused(node: str, mesh: Mesh) -> None:
+    result = tutti_route(
+        node, mesh.router_address, "--composition", "quickstart", "--json", '{"txt": "typo"}'
     )
     assert result.returncode == 2
-    assert "tutti.v1.Text has no field txt" in result.stderr
+    assert "error: INVALID_ARGUMENT: tutti.v1.Text has no field 'txt'" in result.stderr
 
 
-def test_an_unreachable_router_is_a_grpc_error(node: str, descriptors: Path) -> None:
-    argv = [
+def test_a_cost_cap_below_the_first_stage_is_resource_exhausted(node: str, mesh: Mesh) -> None:
+    """--max-cost-usd reaches the router: triage alone costs $0.0001."""
+    result = tutti_route(
         node,
-        str(NODE_CLIENT / "route.js"),
-        "--router",
-        "127.0.0.1:1",
-        "--descriptors",
-        str(descriptors),
-        "--timeout-ms",
-        "3000",
+        mesh.router_address,
         "--composition",
         "quickstart",
         "--text",
-        "hi",
-    ]
-    result = subprocess.run(
-        argv, check=False, capture_output=True, text=True, timeout=CALL_TIMEOUT_S
+        "I forgot my password",
+        "--max-cost-usd",
+        "0.00001",
     )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: RESOURCE_EXHAUSTED: "), result.stderr
+    assert "cost cap" in result.stderr
+
+
+def test_an_unreachable_router_is_a_grpc_error(node: str) -> None:
+    result = tutti_route(node, "127.0.0.1:1", "--composition", "quickstart", "--text", "hi")
     assert result.returncode == 1
     assert result.stderr.startswith("error: UNAVAILABLE: ") or result.stderr.startswith(
         "error: DEADLINE_EXCEEDED: "
     ), result.stderr
 
 
-def test_map_fields_are_json_objects(node: str, descriptors: Path) -> None:
-    # Types from descriptors keep maps as {key, value} entries; the client converts both ways.
-    script = f"""
-const r = require({json.dumps(str(NODE_CLIENT / "route.js"))});
-const d = r.loadTypes({json.dumps(str(descriptors))});
-const t = r.indexTypes(d);
-const name = 'tutti.support.v1.Resolution';
-const any = r.pack(d, t, name, {{reply: 'x', triage: {{ticket: {{text: 'a'}},
-  intent: {{label: 'cards', confidence: 0.75, scores: {{cards: 0.75, cash: 0.25}}}},
-  department: 'cards'}}}});
-console.log(JSON.stringify({{type_url: any.type_url, message: r.unpack(d, t, any, name)}}));
-"""
+def test_the_descriptors_flag_is_gone_and_says_why(node: str) -> None:
+    result = tutti_route(node, "127.0.0.1:1", "--descriptors", "tutti.binpb", "--list")
+    assert result.returncode == 2
+    assert "no longer needed: the types come from the router" in result.stderr
+
+
+def test_help_teaches_the_flags_and_exits_zero(node: str) -> None:
     result = subprocess.run(
-        [node, "-e", script], check=False, capture_output=True, text=True, timeout=CALL_TIMEOUT_S
+        [node, str(NODE_CLI), "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT_S,
     )
-    answer = printed(result)
-    assert answer["type_url"] == "type.googleapis.com/tutti.support.v1.Resolution"
-    intent = answer["message"]["triage"]["intent"]
-    assert intent["scores"] == {"cards": 0.75, "cash": 0.25}
-    assert intent["label"] == "cards"
-    assert answer["message"]["reply"] == "x"
+    assert result.returncode == 0
+    for flag in ("--router", "--composition", "--json", "--text", "--stream", "--list"):
+        assert flag in result.stdout
+    assert "Examples:" in result.stdout
