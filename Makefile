@@ -52,7 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.llm
 
-# The Node.js client example, which tests/clients runs for real (npm ci: the committed lock).
+# The Node.js client library (@tutti/client), which tests/clients runs for real (npm ci: the committed lock).
 NODE_CLIENT := clients/node
 NODE_STAMP := $(NODE_CLIENT)/node_modules/.installed
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +24,6 @@ def mesh() -> Iterator[Mesh]:
     with Mesh.start(QUICKSTART) as started:
         assert started.router_address.startswith("127.0.0.1:"), started.router_address
         yield started
-
-
-@pytest.fixture(scope="module")
-def descriptors(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A FileDescriptorSet of every proto with its imports, as the Node client loads them."""
-    path = tmp_path_factory.mktemp("descriptors") / "tutti.binpb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "protos" / "generate.py"), "--image", str(path)],
-        check=True,
-        timeout=CALL_TIMEOUT_S,
-    )
-    return path
 
 
 def require_tool(name: str, how: str) -> str:

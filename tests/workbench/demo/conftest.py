@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.conftest import descriptors  # noqa: F401  (a fixture, for the clients' test)
 from tests.clients.test_go_client import go_client  # noqa: F401  (a fixture)
 from tests.clients.test_node_client import node  # noqa: F401  (a fixture)
 from workbench.demo import DESK, ensure_models

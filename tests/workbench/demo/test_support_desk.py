@@ -12,7 +12,7 @@ import yaml
 from grpc import aio
 
 from specialist_service import training
-from tests.clients.test_node_client import NODE_CLIENT
+from tests.clients.test_node_client import NODE_CLI
 from tests.workbench.demo.conftest import PER_LABEL
 from tutti.messages import pack
 from tutti.support.v1 import support_pb2
@@ -147,14 +147,14 @@ def test_each_specialist_knows_only_its_departments_intents(desk) -> None:
 # The Node and Go clients with a real support ticket, against this desk (clients live in
 # tests/clients; their fixtures are imported in conftest.py).
 def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(
-    desk, node, descriptors, go_client
+    desk, node, go_client
 ) -> None:
     import subprocess
 
     mesh, _ = desk
     ticket = "I still have not received my new card, it has been two weeks"
     from_node = subprocess.run(
-        [node, str(NODE_CLIENT / "route.js"), "--router", mesh.router_address, "--descriptors", str(descriptors),
+        [node, str(NODE_CLI), "--router", mesh.router_address,
          "--composition", "support-desk", "--input-type", "tutti.support.v1.Ticket",
          "--json", json.dumps({"text": ticket})],
         capture_output=True, text=True, timeout=60, check=False,
@@ -167,11 +167,14 @@ def test_the_node_and_go_clients_send_a_ticket_and_print_its_resolution(
     assert answer["execution"]["stages"][-1]["stage"] == "responder"
 
     from_go = subprocess.run(
-        [str(go_client), "-router", mesh.router_address, "-composition", "support-desk", "-type", "support", "-text", ticket],
+        [str(go_client), "-router", mesh.router_address, "-composition", "support-desk", "-text", ticket],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert from_go.returncode == 0, from_go.stderr
     resolution = json.loads(from_go.stdout)
     assert resolution["output"]["reply"] == answer["output"]["reply"]
-    assert resolution["output"]["intent"]["label"] == answer["output"]["triage"]["intent"]["label"]
+    assert (
+        resolution["output"]["triage"]["intent"]["label"]
+        == answer["output"]["triage"]["intent"]["label"]
+    )
     assert resolution["execution"]["stages"][-1]["stage"] == "responder"
