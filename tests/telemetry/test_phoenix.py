@@ -23,6 +23,10 @@ from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
 from workbench.mesh import Mesh
 from workbench.traces import RunningPhoenix
 
+# Phoenix's start (a database migration) and six services' start come before the first
+# test: minutes on a busy 2-core machine. Every wait inside is bounded on its own.
+pytestmark = pytest.mark.timeout(600)
+
 COMPOSITION = Path(__file__).with_name("composition.yaml")
 ROUTE = "/tutti.v1.RouterService/Route"
 INVOKE = "/tutti.v1.StageService/Invoke"
