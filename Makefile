@@ -37,7 +37,7 @@ install: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP) redis-server node-client go-client mlserver
+test: $(STAMP) redis-server node-client go-client mlserver phoenix
 	$(BIN)/python -m pytest
 
 # ruff (lint and format) and mypy strict, as tests/test_code_style.py runs them.
@@ -91,10 +91,30 @@ $(MLSERVER_STAMP): $(STAMP)
 .PHONY: mlserver
 mlserver: $(MLSERVER_STAMP)
 
+# Arize Phoenix, the trace viewer `tutti traces` runs (workbench/traces.py) and tests/telemetry
+# starts. Its dependencies (pandas, sqlalchemy, fastapi, LLM SDKs; about 600 MB) are no part of
+# Tutti, so it lives in a virtualenv of its own, from a lock of every package it pulls in.
+PHOENIX_VENV := .venv-phoenix
+PHOENIX_STAMP := $(PHOENIX_VENV)/.installed
+
+$(PHOENIX_STAMP): tools/phoenix-requirements.txt
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install --quiet --upgrade pip
+	$(PHOENIX_VENV)/bin/pip install --quiet -r tools/phoenix-requirements.txt
+	touch $(PHOENIX_STAMP)
+
+.PHONY: phoenix traces
+phoenix: $(PHOENIX_STAMP)
+
+# Phoenix in the foreground on 127.0.0.1 (UI on 6006, OTLP/gRPC on 4317); it prints the OTEL_*
+# variables to export where `tutti up` runs. Ctrl-C stops it and drops its traces.
+traces: $(DEMO_STAMP) $(PHOENIX_STAMP)
+	$(BIN)/tutti traces --phoenix $(PHOENIX_VENV)/bin/phoenix
+
 # The stage-cache tests start real redis-server processes of their own.
 redis-server:
 	command -v redis-server >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 
 clean:
-	rm -rf $(VENV) $(MLSERVER_VENV) tutti-report .pytest_cache
+	rm -rf $(VENV) $(MLSERVER_VENV) $(PHOENIX_VENV) tutti-report .pytest_cache

@@ -129,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = render_manifests(args.composition, args.overlay, args.out, args.namespace)
             print(f"wrote {out}; render it with: kubectl kustomize {out}")
             return 0
+        if args.command == "traces":
+            from workbench.traces import traces
+
+            return traces(args.phoenix, args.port, args.grpc_port, args.working_dir)
         if args.command == "train":
             from workbench.train import train
 

@@ -8,6 +8,7 @@ import textwrap
 from workbench.cli._eval_flags import add_eval, add_tune
 from workbench.cli._loop_flags import add_demo, add_recommend, add_train
 from workbench.cli._serve_flags import add_serve
+from workbench.cli._traces_flags import add_traces
 
 __all__ = ["DEFAULT_ROUTER", "build_parser"]
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo(commands)
     add_train(commands)
     _add_deploy(commands)
+    add_traces(commands)
     return parser
 
 
