@@ -36,14 +36,14 @@ def check_model_digest(config: SpecialistConfig, expected: str) -> str:
         return found
     listed = ", ".join(files) if files else "no files"
     what = (
-        f"model files missing under {config.base_dir}: {', '.join(missing)}"
+        f"model files missing: {', '.join(missing)}"
         if missing
-        else f"the model files under {config.base_dir} are not the ones this specialist was"
-        " rendered with"
+        else "the model files differ from those this specialist was rendered with"
     )
     message = (
-        f"{what}; --model-digest expects {expected}, the files ({listed}) give {found}."
-        " Serve the files the composition was rendered with: run `tutti deploy build` again"
-        " and render again (`tutti deploy render`), so that the models image and the digest agree"
+        f"{what}; --model-digest expects {expected}, the files under {config.base_dir}"
+        f" ({listed}) give {found}. Mount the models image the composition was rendered with,"
+        " or run `tutti deploy build` again and render again (`tutti deploy render`) so that"
+        " the image and the digest agree"
     )
     raise ModelDigestError(Problem(config.source, 0, message, config.stage))

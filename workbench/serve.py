@@ -164,7 +164,6 @@ async def _serve(args: argparse.Namespace) -> None:
     def ready(server: Server) -> None:
         if server.health_address is not None:
             # Before the ready line, which whoever started this reads up to.
-            log.info("health (plaintext) on %s", server.health_address)
             print(f"{HEALTH_PREFIX}{kind} on {server.health_address}", flush=True)
         print(ready_line(kind, server.address), flush=True)
 
