@@ -24,11 +24,11 @@ from tests.router_service.test_flow_nodes import output_text, text_request
 from tests.router_service.waiting import until
 from tests.stages import calls_started
 from tests.tutti.test_security import Pki, make_pki
+from tests.workbench.cli.running import QUICKSTART, ROOT, tutti
 from tutti.v1 import payloads_pb2, router_pb2_grpc, stage_pb2, stage_pb2_grpc
 from workbench.mesh import READY_PREFIX
 from workbench.serve import HEALTH_PREFIX
 
-ROOT = Path(__file__).resolve().parents[3]
 START_S = 60.0
 CALL_S = 10.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -223,3 +223,27 @@ async def test_the_health_port_says_not_serving_while_a_stage_drains_on_sigterm(
         await channel.close()
         stderr = stage.stop()
     assert "plaintext" not in stderr, stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["router", "--health-port", "70000"], "a port is 0 to 65535, not 70000"),
+        (["specialist", "--model-digest", "md5:abc"], "expected sha256: and 64 hex digits"),
+        (
+            ["router", "--config", QUICKSTART, "--model-digest", "sha256:" + "0" * 64],
+            "--model-digest checks a specialist's model files; a router loads none",
+        ),
+    ],
+)
+def test_serve_refuses_a_bad_health_port_or_digest_before_starting(
+    argv: list[str], message: str
+) -> None:
+    result = tutti("serve", *argv)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_help_names_the_health_port_and_the_model_digest() -> None:
+    help_text = tutti("serve", "--help").stdout
+    assert "--health-port" in help_text and "--model-digest" in help_text
