@@ -65,6 +65,9 @@ class ServerOptions:
     stream_idle_s: float = DEFAULT_STREAM_IDLE_S
     # TLS (mutual when it names a client CA); None serves plaintext, on loopback by default.
     tls: ServerTls | None = None
+    # A second, plaintext port on the same host serving only grpc.health.v1 (0: a free one),
+    # for probes that cannot speak TLS (the kubelet's). None: health on the main port only.
+    health_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,10 @@ class Server:
     """grpc.aio server with health, reflection, error mapping and an orderly stop.
 
     Create it inside the running loop. `port` is the bound port, so tests can
-    ask for port 0.
+    ask for port 0. With `options.health_port`, a second plaintext server on
+    the same host serves only health, from the same servicer (the main port
+    keeps serving it too, for clients): TLS on the main port, probes that
+    cannot speak it on the other. `health_port` is its bound port.
     """
 
     def __init__(
@@ -136,28 +142,42 @@ class Server:
             decoding_handlers(reflection.SERVICE_NAME, reflecting, token, limit),
         )
         self.port = 0
+        # The health port shares the servicer, so both ports report the same statuses.
+        self._health_server: aio.Server | None = None
+        if options.health_port is not None:
+            self._health_server = aio.server(options=[("grpc.so_reuseport", 0)])
+            _register(
+                self._health_server,
+                health.SERVICE_NAME,
+                decoding_handlers(health.SERVICE_NAME, self.health),
+            )
+        self.health_port = 0
         self._stopped = False
         self._trimmer: asyncio.Task[None] | None = None
 
     def _add(self, name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]) -> None:
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(name, handlers),)
-        )
-        self._server.add_registered_method_handlers(name, handlers)
+        _register(self._server, name, handlers)
 
     @property
     def address(self) -> str:
         return f"{self.options.host}:{self.port}"
 
+    @property
+    def health_address(self) -> str | None:
+        """The plaintext health port's address once started; None without one."""
+        if self._health_server is None:
+            return None
+        return f"{self.options.host}:{self.health_port}"
+
     async def start(self) -> int:
         address = f"{self.options.host}:{self.options.port}"
-        try:
-            if self.options.tls is None:
-                self.port = self._server.add_insecure_port(address)
-            else:
-                self.port = self._server.add_secure_port(address, self.options.tls.credentials())
-        except RuntimeError as exc:  # grpc's word for a refused bind
-            raise OSError(f"cannot bind {address}: is the port in use?") from exc
+        credentials = self.options.tls.credentials() if self.options.tls is not None else None
+        self.port = _bind(self._server, address, credentials)
+        if self._health_server is not None:
+            # Bound before either serves: a health port in use fails the start, not later.
+            health_address = f"{self.options.host}:{self.options.health_port}"
+            self.health_port = _bind(self._health_server, health_address, None)
+            await self._health_server.start()
         await self._server.start()
         self._trimmer = asyncio.create_task(heap_trimmer(), name="tutti-heap-trimmer")
         serving = health_pb2.HealthCheckResponse.SERVING
@@ -177,6 +197,9 @@ class Server:
         self._stopped = True
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self.options.grace_s if grace_s is None else grace_s)
+        # After the drain: probes see NOT_SERVING on the health port for all of it.
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         if self._trimmer is not None:
             self._trimmer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -187,6 +210,22 @@ class Server:
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
+
+
+def _register(
+    server: aio.Server, name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+) -> None:
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
+    server.add_registered_method_handlers(name, handlers)
+
+
+def _bind(server: aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    try:
+        if credentials is None:
+            return server.add_insecure_port(address)
+        return server.add_secure_port(address, credentials)
+    except RuntimeError as exc:  # grpc's word for a refused bind
+        raise OSError(f"cannot bind {address}: is the port in use?") from exc
 
 
 async def serve_until_signal(

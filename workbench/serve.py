@@ -1,9 +1,14 @@
-"""`tutti serve`: one service (router, specialist or merger) on one port until a signal."""
+"""`tutti serve`: one service (router, specialist or merger) on its port until a signal.
+
+With `--health-port`, a second plaintext port serves health alone (tutti/server.py);
+with `--model-digest`, a specialist checks its model files before it loads them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from tutti.errors import ConfigError, Problem
@@ -13,9 +18,12 @@ from tutti.telemetry import setup_telemetry
 from workbench.mesh import ready_line
 from workbench.serve_blocks import stage_config
 
-__all__ = ["serve"]
+__all__ = ["HEALTH_PREFIX", "serve"]
 
 log = logging.getLogger("tutti.serve")
+
+# The line saying where the plaintext health port is, printed before the ready line.
+HEALTH_PREFIX = "tutti: health of "
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -25,14 +33,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _specialist_service(configs: list[str], stage: str | None) -> Service:
-    from specialist_service import load_specialist_config, service
+def _specialist_service(configs: list[str], stage: str | None, digest: str | None) -> Service:
+    from specialist_service import check_model_digest, load_specialist_config, service
 
     if len(configs) != 1:
         raise ConfigError(Problem("<command line>", 0, "a specialist takes exactly one --config"))
-    if stage:
-        return service(stage_config(configs[0], stage))
-    return service(load_specialist_config(configs[0]))
+    config = stage_config(configs[0], stage) if stage else load_specialist_config(configs[0])
+    if digest is not None:
+        # Before the backend reads a byte of the model: a wrong file is never served.
+        check_model_digest(config, digest)
+        log.info("model files of stage '%s' match %s", config.stage, digest)
+    _search_beside(config.base_dir)
+    return service(config)
+
+
+def _search_beside(folder: Path) -> None:
+    """Let a composition's own modules (a python factory, its siblings) be imported from its
+    folder, as `tutti check` finds them: after the installed packages, which they cannot shadow."""
+    entry = str(folder.resolve())
+    if entry not in sys.path:
+        sys.path.append(entry)
 
 
 def _merger_service(compositions: list[str]) -> Service:
@@ -84,6 +104,14 @@ async def _serve(args: argparse.Namespace) -> None:
     # Flags and secret files are checked before anything starts.
     tls = _server_tls(args)
     client_tls = _client_tls(args) if kind == "router" else None
+    if args.model_digest and kind != "specialist":
+        raise ConfigError(
+            Problem(
+                "<command line>",
+                0,
+                f"--model-digest checks a specialist's model files; a {kind} loads none",
+            )
+        )
     if args.token_file and kind != "router":
         # Refused rather than ignored: a specialist or merger would answer without one.
         raise ConfigError(
@@ -109,13 +137,15 @@ async def _serve(args: argparse.Namespace) -> None:
             raise ConfigError(
                 Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
             )
+        for composition in args.config:
+            _search_beside(Path(composition).parent)
         channels = ChannelPool(max_message_bytes, tls=client_tls)
         router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
         services = [router_service.service(router, authorize=TokenCheck(token) if token else None)]
         if args.reload_every > 0:
             router.watch(args.reload_every)
     elif kind == "specialist":
-        services = [_specialist_service(args.config, args.stage)]
+        services = [_specialist_service(args.config, args.stage, args.model_digest)]
     else:
         services = [_merger_service(args.config)]
     options = ServerOptions(
@@ -127,10 +157,14 @@ async def _serve(args: argparse.Namespace) -> None:
         max_streams=args.max_streams,
         stream_idle_s=args.stream_idle_s,
         tls=tls,
+        health_port=args.health_port,
     )
     server = Server(services, options)
 
     def ready(server: Server) -> None:
+        if server.health_address is not None:
+            # Before the ready line, which whoever started this reads up to.
+            print(f"{HEALTH_PREFIX}{kind} on {server.health_address}", flush=True)
         print(ready_line(kind, server.address), flush=True)
 
     try:

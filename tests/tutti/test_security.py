@@ -108,17 +108,22 @@ class Pki:
     stranger: Pair  # a client certificate from a CA nobody trusts
 
 
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    ca, ca_key, ca_cert = make_ca(tmp_path, "tutti-ca")
-    other, other_key, other_cert = make_ca(tmp_path, "other-ca")
+def make_pki(folder: Path) -> Pki:
+    """Two CAs; a server certificate (127.0.0.1, localhost) and a client one from the first."""
+    ca, ca_key, ca_cert = make_ca(folder, "tutti-ca")
+    other, other_key, other_cert = make_ca(folder, "other-ca")
     return Pki(
         ca=ca,
-        server=issue(tmp_path, "server", ca_key, ca_cert),
-        client=issue(tmp_path, "client", ca_key, ca_cert),
+        server=issue(folder, "server", ca_key, ca_cert),
+        client=issue(folder, "client", ca_key, ca_cert),
         other_ca=other,
-        stranger=issue(tmp_path, "stranger", other_key, other_cert),
+        stranger=issue(folder, "stranger", other_key, other_cert),
     )
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path)
 
 
 async def start_echo(tmp_path: Path, tls: ServerTls | None) -> Server:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 
 from workbench.cli._argument_types import positive_int, stage_endpoint
 
 __all__ = ["add_serve"]
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,12 +50,26 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     serve.add_argument(
         "--stage", help="specialist: serve this stage's `serve:` block of the composition"
     )
+    serve.add_argument(
+        "--model-digest",
+        type=_digest,
+        metavar="sha256:HEX",
+        help="specialist: refuse to start unless the files its model loads (beside the"
+        " composition) have this digest, as `tutti deploy render` wrote it",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument(
         "--port",
         type=int,
         default=0,
         help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--health-port",
+        type=_port,
+        metavar="PORT",
+        help="also serve grpc.health.v1 alone, in plaintext, on this port of the same host (0: a"
+        " free one), for probes that cannot speak TLS; the main port keeps serving health too",
     )
     serve.add_argument(
         "--grace",
@@ -131,3 +148,17 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="router: clients must send 'authorization: Bearer <token>' with the token in FILE"
         " (or in $TUTTI_ROUTER_TOKEN)",
     )
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {number}")
+    return number
+
+
+def _digest(value: str) -> str:
+    digest = value.strip().lower()
+    if not _DIGEST.fullmatch(digest):
+        raise argparse.ArgumentTypeError(f"expected sha256: and 64 hex digits, not {value!r}")
+    return digest
