@@ -63,7 +63,7 @@ def specialist_documents(
     env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "tutti-otel", "optional": True}}]
     if backend == "openai":
         env_from.append({"secretRef": {"name": f"{name}-credentials", "optional": True}})
-    args = ["--composition", COMPOSITION_PATH, "--stage", stage, "--model-digest", model_digest]
+    args = ["--config", COMPOSITION_PATH, "--stage", stage, "--model-digest", model_digest]
     resources = {
         "requests": {"cpu": "250m", "memory": "512Mi"},
         "limits": {"cpu": "1", "memory": "1536Mi"},

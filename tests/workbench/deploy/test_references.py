@@ -113,7 +113,7 @@ def test_pods_fill_the_composition_folder_from_its_own_models_image(
         composition = mounts[COMPOSITION_PATH]
         assert composition["subPath"] == "composition.yaml" and composition["readOnly"], name
         assert "configMap" in volumes[composition["name"]], name
-        config = flag(container["args"], "--composition") or flag(container["args"], "--config")
+        config = flag(container["args"], "--config")
         assert config == COMPOSITION_PATH, name
         filled = component == "specialist" or bool(bundle.imports)
         inits = spec.get("initContainers", [])
