@@ -141,9 +141,9 @@ def _span_exporters(names: Sequence[str]) -> list[SpanExporter]:
     exporters: list[SpanExporter] = []
     for name in names:
         if name == "otlp":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from tutti.telemetry._otlp_spans import WireSpanExporter
 
-            exporters.append(quiet_spans(OTLPSpanExporter()))
+            exporters.append(quiet_spans(WireSpanExporter()))
         else:
             exporters.append(console_span_exporter())
     return exporters
