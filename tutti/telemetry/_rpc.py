@@ -136,16 +136,12 @@ class _ClientSpans:
         if name.startswith(_UNTRACED):
             return details, None
         span: trace.Span | None = None
-        current = trace.get_current_span()
         ctx = None
-        if (
-            current.get_span_context().trace_flags.sampled
-            or not current.get_span_context().is_valid
-        ):
+        parent = trace.get_current_span().get_span_context()
+        if parent.trace_flags.sampled or not parent.is_valid:
             attributes = self._attributes.get(name)
             if attributes is None:
                 attributes = self._attributes[name] = _attributes(name)
-                attributes.pop(_STATUS_CODE)
             span = _tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             ctx = trace.set_span_in_context(span)
         metadata = aio.Metadata(*tuple(details.metadata or ()))
