@@ -1,14 +1,15 @@
 """One span per RPC on each side of a hop, the caller's context carried in W3C traceparent.
 
-Tutti's own, in place of opentelemetry-instrumentation-grpc's interceptors,
-which cost more than the spans themselves (profiled with py-spy: a grpc.aio
-server interceptor runs a coroutine chain and builds a new handler on every
-call, the context is wrapped in a wrapt proxy, the peer address is parsed for
-attributes per call, and the client side awaited its call's status in a task
-of its own). Here the server span is opened inside the method handlers built
-once at start-up (tutti.interceptor), with its name and attributes built once
-per method, and the client span ends from the call's done callback.
-Span names and attributes follow the same semantic conventions as theirs.
+Tutti's own, in place of opentelemetry-instrumentation-grpc's interceptors
+(py-spy on the router under load: their server interceptor alone took 15 % of
+its samples; per call it runs a coroutine chain, builds a new handler, wraps
+the context in a wrapt proxy and parses the peer address into attributes; the
+client side built its attributes per call and read the status in a task of
+its own). Here the server span is opened inside the method handlers built
+once at start-up (tutti.interceptor), names and attributes are built once per
+method, and the client span ends from the call's done callback. Span names
+and attributes follow the same semantic conventions as theirs, less the peer
+address and user agent.
 """
 
 from __future__ import annotations

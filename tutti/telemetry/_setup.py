@@ -16,7 +16,7 @@ from tutti.telemetry._export import (
     quiet_spans,
 )
 
-# The SDK and the instrumentation load only when something is exported: a
+# The SDK loads only when something is exported: a
 # service with nothing configured keeps the API's no-ops and starts faster.
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
