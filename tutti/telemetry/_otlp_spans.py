@@ -28,6 +28,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
 
 __all__ = ["WireSpanExporter", "encode_request"]
@@ -129,16 +130,22 @@ def _span(span: ReadableSpan) -> bytes | None:
 
 def encode_request(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
     """The ExportTraceServiceRequest of `spans`, grouped by resource and scope as the SDK does."""
-    grouped: defaultdict[Any, defaultdict[Any, list[bytes]]] = defaultdict(
+    # Grouped by identity: a Resource hashes by dumping its attributes to JSON, per span.
+    # A process has one; equal resources that were distinct objects would only make two
+    # groups of one request, as valid.
+    grouped: defaultdict[int, defaultdict[Any, list[bytes]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    resources: dict[int, Resource] = {}
     for span in spans:
         encoded = _span(span)
         if encoded is None:
             encoded = _encode_span(span).SerializeToString()
-        grouped[span.resource][span.instrumentation_scope or None].append(encoded)
+        resources.setdefault(id(span.resource), span.resource)
+        grouped[id(span.resource)][span.instrumentation_scope or None].append(encoded)
     resource_spans = []
-    for resource, scopes in grouped.items():
+    for key, scopes in grouped.items():
+        resource = resources[key]
         body = [_field(1, _encode_resource(resource).SerializeToString())]
         for scope, encoded_spans in scopes.items():
             scope_spans = []
