@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--topology", choices=TOPOLOGIES, default="route")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30, help="functions listed per process")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/profile"))
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "tutti-profile")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     uvloop.run(profile(args.system, args.topology, args.requests, args.out, args.top))
