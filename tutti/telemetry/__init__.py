@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from grpc import aio
 
-from tutti.telemetry._rpc import rpc_tracing, traced_stream, traced_unary
+from tutti.telemetry._rpc import (
+    CallSpans,
+    end_call_span,
+    rpc_tracing,
+    traced_stream,
+    traced_unary,
+)
 from tutti.telemetry._setup import Telemetry, setup_telemetry, tracing_enabled
 
 __all__ = [
+    "CallSpans",
     "Telemetry",
     "client_interceptors",
+    "end_call_span",
     "server_interceptors",
     "setup_telemetry",
     "traced_stream",

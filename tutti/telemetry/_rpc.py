@@ -23,7 +23,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-__all__ = ["rpc_tracing", "traced_stream", "traced_unary"]
+__all__ = ["CallSpans", "end_call_span", "rpc_tracing", "traced_stream", "traced_unary"]
 
 _STATUS_CODE = "rpc.grpc.status_code"
 # Codes that mean the server failed; others (NOT_FOUND, INVALID_ARGUMENT...) leave the
@@ -107,6 +107,40 @@ def traced_stream(
             _finish(span, _code(code), context.details(), server=True)
 
     return traced
+
+
+class CallSpans:
+    """The client side of one method's calls made without an interceptor.
+
+    `start()` gives the call's client span and the metadata that carries its
+    context, for the caller to pass to the stub; `end_call_span` ends it with
+    the call's status. Cheaper than `rpc_tracing()`: any grpc.aio client
+    interceptor sends a channel's calls down grpc's intercepted-call path, which
+    measured in the benchmark mesh at about a fifth more CPU per request, on
+    the caller and on the callee, even with no span recorded.
+    Under a caller that is not sampled there is no span, only the metadata.
+    """
+
+    def __init__(self, full_method: str) -> None:
+        self.name = full_method
+        self.attributes = _attributes(full_method)
+
+    def start(self) -> tuple[trace.Span | None, tuple[tuple[str, str], ...]]:
+        span: trace.Span | None = None
+        ctx = None
+        parent = trace.get_current_span().get_span_context()
+        if parent.trace_flags.sampled or not parent.is_valid:
+            span = _tracer.start_span(self.name, kind=SpanKind.CLIENT, attributes=self.attributes)
+            ctx = trace.set_span_in_context(span)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, ctx)
+        return span, tuple(carrier.items())
+
+
+def end_call_span(span: trace.Span | None, code: grpc.StatusCode, details: str | None) -> None:
+    """End a CallSpans span (None: nothing to end) with the status the call ended with."""
+    if span is not None:
+        _finish(span, code, details, server=False)
 
 
 def _code(code: Any) -> grpc.StatusCode:
