@@ -2,7 +2,8 @@
 
 Three topologies with trivial stages (route, fan-out of 3 + merge, sequence
 of 5), each served by: Tutti (tracing and validation off), Tutti with
-output validation on, Tutti with tracing exported over OTLP, the floor (a
+output validation on, Tutti with tracing exported over OTLP (every request,
+and one in ten sampled by the standard OTEL_TRACES_SAMPLER), the floor (a
 hand-written grpc.aio chain, bench/floor.py) and Ray Serve behind its gRPC
 ingress (bench/ray_serve.py, needs the `bench` extra). One load generator
 (bench/load.py) in this process measures them all. See bench/README.md for

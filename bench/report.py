@@ -29,6 +29,7 @@ RATIOS = (
     ("tutti", "ray", "Tutti/Ray"),
     ("tutti+validation", "tutti", "validation on/off"),
     ("tutti+tracing", "tutti", "tracing on/off"),
+    ("tutti+tracing-10%", "tutti", "tracing 10% on/off"),
 )
 
 

@@ -1,4 +1,4 @@
-"""The systems under test, per topology: Tutti (three variants), the gRPC floor, Ray Serve."""
+"""The systems under test, per topology: Tutti (four variants), the gRPC floor, Ray Serve."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bench.topologies import PAYLOAD_BYTES, composition_text, text_payload
 __all__ = ["SYSTEMS", "System", "ray_available", "start"]
 
 HERE = Path(__file__).resolve().parent
-SYSTEMS = ("tutti", "tutti+validation", "tutti+tracing", "floor", "ray")
+SYSTEMS = ("tutti", "tutti+validation", "tutti+tracing", "tutti+tracing-10%", "floor", "ray")
 
 
 @dataclass
@@ -33,7 +33,7 @@ class System:
 
 
 def start_tutti(topology: str, workdir: Path, variant: str) -> System:
-    """A Tutti mesh; `variant` is "tutti", "tutti+validation" or "tutti+tracing"."""
+    """A Tutti mesh; `variant` is one of the "tutti" names in SYSTEMS."""
     from google.protobuf import any_pb2
 
     from tutti.v1 import payloads_pb2, router_pb2, router_pb2_grpc
@@ -46,13 +46,18 @@ def start_tutti(topology: str, workdir: Path, variant: str) -> System:
     path.write_text(composition_text(topology, validate=variant == "tutti+validation"))
     sink = None
     env = {"OTEL_SDK_DISABLED": "true"}
-    if variant == "tutti+tracing":
+    if variant.startswith("tutti+tracing"):
         # Every service exports its spans (and metrics) to a sink process that drops them.
         sink, sink_address = _spawn_floor(["sink"])
         env = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{sink_address}",
             "OTEL_EXPORTER_OTLP_INSECURE": "true",
         }
+        if variant == "tutti+tracing-10%":
+            # The standard variables: the router samples one request in ten, and the
+            # stages follow the sampled flag their caller sends.
+            env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+            env["OTEL_TRACES_SAMPLER_ARG"] = "0.1"
     try:
         mesh = Mesh.start(path, env=env)
     except BaseException:

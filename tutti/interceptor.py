@@ -13,6 +13,7 @@ from grpc import aio
 
 from tutti.decoding import Undecodable, method_handlers
 from tutti.errors import INTERNAL_MESSAGE, OverloadedError, TuttiError, check_answer_size
+from tutti.telemetry import traced_stream, traced_unary, tracing_enabled
 
 __all__ = ["Gate", "guarded_handlers", "takes_undecodable"]
 
@@ -179,16 +180,22 @@ def guarded_handlers(
     a traceback, the server log does. Request bytes that do not decode become
     INVALID_ARGUMENT, before the method runs (see Undecodable). Done here
     rather than in a grpc.aio interceptor, which would run a coroutine chain
-    and build a new handler on every call.
+    and build a new handler on every call. With a tracer provider installed,
+    each call also gets a server span around all of that, so that it records
+    the status the client gets.
     """
     guard = gate or Gate()
+    tracing = tracing_enabled()
 
     def wrap(
         method: MethodDescriptor, full: str, behavior: Callable[..., Any]
     ) -> Callable[..., Any]:
         if method.client_streaming:
             behavior = _streamed_requests(behavior, guard)
-        respond = _stream_response if method.server_streaming else _unary_response
-        return respond(full, behavior, guard, method.client_streaming)
+        if method.server_streaming:
+            streamed = _stream_response(full, behavior, guard, method.client_streaming)
+            return traced_stream(full, streamed) if tracing else streamed
+        unary = _unary_response(full, behavior, guard, method.client_streaming)
+        return traced_unary(full, unary) if tracing else unary
 
     return method_handlers(service_name, servicer, wrap)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import assert_never
 
 from google.protobuf import any_pb2
+from opentelemetry import context, trace
 
 from router_service._telemetry import RouterInstruments, tracer
 from router_service.cache import StageCaches
@@ -107,16 +108,31 @@ class Engine:
         return result
 
     async def node(self, node: Node, payload: any_pb2.Any, run: Run) -> Result:
-        """Run one flow node, inside its own span when tracing is on."""
+        """Run one flow node, inside its own span when tracing is on and the request sampled."""
         if not self._tracing:
             return await self._dispatch(node, payload, run)
-        span = self._spans.get(id(node))
-        if span is None:
+        parent = trace.get_current_span().get_span_context()
+        if parent.is_valid and not parent.trace_flags.sampled:
+            # Under a request the sampler left out, every span would be a no-op: skip them.
+            return await self._dispatch(node, payload, run)
+        named = self._spans.get(id(node))
+        if named is None:
             name = f"stage {node.label}" if isinstance(node, StageNode) else node.label
             attributes = {"tutti.composition": self.composition.name, "tutti.node": node.label}
-            span = self._spans[id(node)] = (name, attributes)
-        with tracer.start_as_current_span(span[0], attributes=span[1]):
+            named = self._spans[id(node)] = (name, attributes)
+        # start_span and attach rather than start_as_current_span, whose generator-based
+        # context managers cost more than the span itself.
+        span = tracer.start_span(named[0], attributes=named[1])
+        token = context.attach(trace.set_span_in_context(span))
+        try:
             return await self._dispatch(node, payload, run)
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            context.detach(token)
+            span.end()
 
     def _dispatch(self, node: Node, payload: any_pb2.Any, run: Run) -> Awaitable[Result]:
         """The coroutine of the node's kind; a kind without one here fails the type check."""

@@ -1,18 +1,22 @@
-"""OpenTelemetry set-up from the standard OTEL_* variables; nothing is exported unless asked."""
+"""setup_telemetry: tracer and meter providers from the standard OTEL_* variables."""
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from grpc import aio
 from opentelemetry import metrics, trace
 
 from tutti.errors import ConfigError, Problem
+from tutti.telemetry._export import (
+    console_metric_exporter,
+    console_span_exporter,
+    quiet_metrics,
+    quiet_spans,
+)
 
-# The SDK and the instrumentation load only when something is exported: a
+# The SDK loads only when something is exported: a
 # service with nothing configured keeps the API's no-ops and starts faster.
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
@@ -21,19 +25,9 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = [
-    "Telemetry",
-    "client_interceptors",
-    "server_interceptors",
-    "setup_telemetry",
-    "tracing_enabled",
-]
+__all__ = ["Telemetry", "setup_telemetry", "tracing_enabled"]
 
 EXPORTERS = ("otlp", "console", "none")
-
-# The instrumentation package ships without annotations; these are its shapes.
-_ServerInterceptorFactory = Callable[..., aio.ServerInterceptor]
-_ClientInterceptorsFactory = Callable[..., list[aio.ClientInterceptor]]
 
 
 class Telemetry:
@@ -109,91 +103,6 @@ def tracing_enabled() -> bool:
     return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
-def server_interceptors() -> list[aio.ServerInterceptor]:
-    """The interceptor that opens a server span per call, continuing the caller's trace.
-
-    Empty while no tracer provider is installed, so an untraced service pays
-    nothing per call.
-    """
-    if not tracing_enabled():
-        return []
-    from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
-    factory = cast(_ServerInterceptorFactory, aio_server_interceptor)
-    return [factory(filter_=_traced())]
-
-
-def client_interceptors() -> list[aio.ClientInterceptor]:
-    """Interceptors that open a client span per call and inject its context into the metadata.
-
-    Empty while no tracer provider is installed.
-    """
-    if not tracing_enabled():
-        return []
-    from opentelemetry.instrumentation.grpc import aio_client_interceptors
-
-    factory = cast(_ClientInterceptorsFactory, aio_client_interceptors)
-    unary_unary, *others = factory(filter_=_traced())
-    return [_cancellable(unary_unary), *others]
-
-
-def _cancellable(interceptor: aio.ClientInterceptor) -> aio.ClientInterceptor:
-    """OpenTelemetry's unary-unary client interceptor, made to let cancellation through.
-
-    The library's version awaits the call's status inside the interceptor,
-    so the interceptor task outlives the call's start, and cancelling the
-    call then cancels only that task: the RPC runs on to its deadline (a
-    hedge's losing copy, a fan-out's late branch). This one returns the call
-    at once and ends the span from the call's done callback instead; spans,
-    attributes and context propagation stay the library's.
-    """
-    import asyncio
-
-    from opentelemetry.instrumentation.grpc import _aio_client
-
-    base = _aio_client.UnaryUnaryAioClientInterceptor
-
-    class Cancellable(base):  # type: ignore[misc, valid-type]
-        async def _wrap_unary_response(self, continuation: Any, span: Any) -> Any:
-            try:
-                call = await continuation()
-            except aio.AioRpcError as exc:
-                self.add_error_details_to_span(span, exc)
-                span.end()
-                raise
-            hook = self._call_response_hook
-
-            async def finish(done: Any) -> None:
-                code, details = await done.code(), await done.details()
-                end = _aio_client._unary_done_callback(span, code, details, hook)  # type: ignore[no-untyped-call]
-                end(done)
-
-            call.add_done_callback(lambda done: asyncio.ensure_future(finish(done)))
-            return call
-
-    interceptor.__class__ = Cancellable
-    return interceptor
-
-
-def _traced() -> Callable[[object], bool]:
-    """Every call but health probes and reflection.
-
-    They are grpc's own plumbing: tracing them would bury the requests in
-    noise, a kubelet probing every few seconds.
-    """
-    from opentelemetry.instrumentation.grpc.filters import (
-        any_of,
-        health_check,
-        negate,
-        service_prefix,
-    )
-
-    return cast(
-        Callable[[object], bool],
-        negate(any_of(health_check(), service_prefix("grpc.reflection."))),
-    )
-
-
 def _exporter_names(signal: str) -> list[str]:
     variable = f"OTEL_{signal}_EXPORTER"
     value = os.environ.get(variable, "").strip().lower()
@@ -232,14 +141,11 @@ def _span_exporters(names: Sequence[str]) -> list[SpanExporter]:
     exporters: list[SpanExporter] = []
     for name in names:
         if name == "otlp":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            from tutti.telemetry._otlp_spans import WireSpanExporter
 
-            exporters.append(OTLPSpanExporter())
+            exporters.append(quiet_spans(WireSpanExporter()))
         else:
-            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-            # stderr: a service's stdout carries its ready line to whoever started it.
-            exporters.append(ConsoleSpanExporter(out=sys.stderr))
+            exporters.append(console_span_exporter())
     return exporters
 
 
@@ -251,11 +157,9 @@ def _metric_exporters(names: Sequence[str]) -> list[MetricExporter]:
                 OTLPMetricExporter,
             )
 
-            exporters.append(OTLPMetricExporter())
+            exporters.append(quiet_metrics(OTLPMetricExporter()))
         else:
-            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-
-            exporters.append(ConsoleMetricExporter(out=sys.stderr))
+            exporters.append(console_metric_exporter())
     return exporters
 
 

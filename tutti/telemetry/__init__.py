@@ -1,0 +1,52 @@
+"""OpenTelemetry for every service: set-up from the standard OTEL_* variables, and RPC spans.
+
+Nothing is exported unless the variables ask for it, and then an endpoint
+that stops answering is logged once, not per batch (`_export`). Every call
+a service serves or makes is one span on each side of the hop, the caller's
+context travelling as W3C traceparent (`_rpc`).
+"""
+
+from __future__ import annotations
+
+from grpc import aio
+
+from tutti.telemetry._rpc import (
+    CallSpans,
+    end_call_span,
+    rpc_tracing,
+    traced_stream,
+    traced_unary,
+)
+from tutti.telemetry._setup import Telemetry, setup_telemetry, tracing_enabled
+
+__all__ = [
+    "CallSpans",
+    "Telemetry",
+    "client_interceptors",
+    "end_call_span",
+    "server_interceptors",
+    "setup_telemetry",
+    "traced_stream",
+    "traced_unary",
+    "tracing_enabled",
+]
+
+
+def server_interceptors() -> list[aio.ServerInterceptor]:
+    """None: a server span is opened inside each guarded method handler (tutti.interceptor).
+
+    A grpc.aio server interceptor would cost a coroutine chain and a new
+    handler on every call; the handlers are built once at start-up instead.
+    """
+    return []
+
+
+def client_interceptors() -> list[aio.ClientInterceptor]:
+    """The interceptors that open a client span per call and injects its context into the metadata.
+
+    Empty while no tracer provider is installed, so an untraced service pays
+    nothing per call.
+    """
+    if not tracing_enabled():
+        return []
+    return rpc_tracing()
