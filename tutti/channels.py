@@ -6,7 +6,6 @@ from grpc import aio
 
 from tutti.security import ClientTls
 from tutti.server import DEFAULT_MAX_MESSAGE_BYTES
-from tutti.telemetry import client_interceptors
 
 __all__ = ["ChannelPool"]
 
@@ -46,19 +45,13 @@ class ChannelPool:
         channel = self._channels.get(key)
         if channel is None:
             options = [*self._options, ("grpc.service_config", service_config)]
-            # Each call gets a client span whose context travels in the metadata,
-            # so the callee's server span joins the caller's trace.
+            # No interceptor: the stage client opens each call's span and sends its
+            # context in the call's metadata (an interceptor would send every call
+            # down grpc's slower intercepted path, traced or not).
             if self.tls is None:
-                channel = aio.insecure_channel(
-                    target, options=options, interceptors=client_interceptors()
-                )
+                channel = aio.insecure_channel(target, options=options)
             else:
-                channel = aio.secure_channel(
-                    target,
-                    self.tls.credentials(),
-                    options=options,
-                    interceptors=client_interceptors(),
-                )
+                channel = aio.secure_channel(target, self.tls.credentials(), options=options)
             self._channels[key] = channel
         return channel
 

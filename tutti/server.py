@@ -20,7 +20,6 @@ from tutti.health import HealthServicer
 from tutti.heap import heap_trimmer
 from tutti.interceptor import Gate, guarded_handlers
 from tutti.security import ServerTls
-from tutti.telemetry import server_interceptors
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "Server", "ServerOptions", "Service", "serve_until_signal"]
 
@@ -115,7 +114,7 @@ class Server:
         ]
         # The server span (when tracing is on) encloses the error mapping, which
         # wraps each servicer method, so it records the status the client gets.
-        interceptors = [*server_interceptors(), *extra]
+        interceptors = [*extra]
         logging.getLogger("grpc._cython.cygrpc").addFilter(_CLIENT_LEFT)  # again: a no-op
         # Load beyond what a service can take is shed at once (RESOURCE_EXHAUSTED) by its
         # Gate, not by grpc's maximum_concurrent_rpcs, which would count health checks and

@@ -1,9 +1,9 @@
 """One request through router, specialists and a merger, read back whole from a real Phoenix.
 
 Phoenix keeps no resource attributes (service.name is dropped as spans arrive), so
-each service is known here by the spans only it records: the router's flow-node
-spans, and the server side of each call (a server span is the one that records
-the caller's user agent) under the router's client span for that stage.
+each service is known here by what its spans say: a server span names the service
+that served the call (`tutti.service`), under the router's client span for that
+stage, and the router's flow-node spans sit between.
 """
 
 from __future__ import annotations
@@ -89,9 +89,10 @@ def _route(address: str, trace_id: str, caller_span: str) -> router_pb2.RouteRes
     return response
 
 
-def _served(span: StoredSpan) -> bool:
-    """Whether this is the server side of a call: only a server records its caller's agent."""
-    return "rpc.user_agent" in span.attributes
+def _served(span: StoredSpan) -> str | None:
+    """The service that served this span's call: only server spans name it (`tutti.service`)."""
+    served = span.attributes.get("tutti.service")
+    return served if isinstance(served, str) else None
 
 
 def _chains_to(span: StoredSpan, by_id: dict[str, StoredSpan], root: StoredSpan) -> bool:
@@ -125,7 +126,7 @@ def test_phoenix_holds_one_tree_from_the_router_through_every_specialist_and_the
     (route,) = traced.named(ROUTE)
     # The router continues the caller's trace, and every span hangs under its Route span.
     assert route.parent_id == traced.caller_span
-    assert _served(route)
+    assert _served(route) == "tutti-router"
     assert route.attributes["rpc.service"] == "tutti.v1.RouterService"
     by_id = traced.by_id()
     assert all(_chains_to(s, by_id, route) for s in traced.spans)
@@ -136,18 +137,18 @@ def test_phoenix_holds_one_tree_from_the_router_through_every_specialist_and_the
         (stage_span,) = traced.named(f"stage {stage}")
         assert stage_span.attributes["tutti.stage"] == stage
         (call,) = traced.children(stage_span)
-        assert (call.name, _served(call)) == (INVOKE, False)
+        assert (call.name, _served(call)) == (INVOKE, None)
         (served,) = traced.children(call)
-        assert (served.name, _served(served)) == (INVOKE, True)
+        assert (served.name, _served(served)) == (INVOKE, "tutti-specialist")
         assert served.attributes["rpc.service"] == "tutti.v1.StageService"
 
     # The merger's server span sits under the router's Merge call from the fan-out node.
     (fanout,) = traced.named("fanout")
     assert fanout.attributes["tutti.stage"] == "pick"
     (merge_call,) = [s for s in traced.children(fanout) if s.name == MERGE]
-    assert not _served(merge_call)
+    assert _served(merge_call) is None
     (merged,) = traced.children(merge_call)
-    assert (merged.name, _served(merged)) == (MERGE, True)
+    assert (merged.name, _served(merged)) == (MERGE, "tutti-merger")
     assert merged.attributes["rpc.service"] == "tutti.v1.MergerService"
     assert len(traced.spans) == SPANS_IN_TRACE
 

@@ -24,21 +24,11 @@ __all__ = [
     "Telemetry",
     "client_interceptors",
     "end_call_span",
-    "server_interceptors",
     "setup_telemetry",
     "traced_stream",
     "traced_unary",
     "tracing_enabled",
 ]
-
-
-def server_interceptors() -> list[aio.ServerInterceptor]:
-    """None: a server span is opened inside each guarded method handler (tutti.interceptor).
-
-    A grpc.aio server interceptor would cost a coroutine chain and a new
-    handler on every call; the handlers are built once at start-up instead.
-    """
-    return []
 
 
 def client_interceptors() -> list[aio.ClientInterceptor]:

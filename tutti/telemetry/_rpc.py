@@ -56,6 +56,21 @@ def _finish(span: trace.Span, code: grpc.StatusCode, details: str | None, server
     span.end()
 
 
+def _server_attributes(full_method: str) -> dict[str, str | int]:
+    """A server span's attributes, with the name of the service that serves it.
+
+    The resource names the service too, but some backends keep no resource
+    attributes (Phoenix reads only its project name from it): on the server
+    span, the service a call reached is part of the span itself.
+    """
+    attributes = _attributes(full_method)
+    resource = getattr(trace.get_tracer_provider(), "resource", None)
+    name = resource.attributes.get("service.name") if resource is not None else None
+    if isinstance(name, str):
+        attributes["tutti.service"] = name
+    return attributes
+
+
 def _server_span(full_method: str, attributes: dict[str, str | int], metadata: Any) -> trace.Span:
     carrier = {item.key: item.value for item in metadata} if metadata else {}
     parent = propagate.extract(carrier) if carrier else None
@@ -66,7 +81,7 @@ def traced_unary(
     full_method: str, run: Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
 ) -> Callable[..., Any]:
     """`run` (a unary-response handler) inside a server span that continues the caller's trace."""
-    attributes = _attributes(full_method)
+    attributes = _server_attributes(full_method)
 
     async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         span = _server_span(full_method, attributes, context.invocation_metadata())
@@ -90,7 +105,7 @@ def traced_stream(
     full_method: str, run: Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 ) -> Callable[..., Any]:
     """`run` (a stream-response handler) inside a server span that continues the caller's trace."""
-    attributes = _attributes(full_method)
+    attributes = _server_attributes(full_method)
 
     async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         span = _server_span(full_method, attributes, context.invocation_metadata())
