@@ -25,7 +25,14 @@ def test_every_system_runs_the_route_topology_and_lands_in_the_report(tmp_path: 
     (report,) = tmp_path.glob("*-tiny.json")
     data = json.loads(report.read_text())
     route = data["topologies"]["route"]
-    for system in ("tutti", "tutti+validation", "tutti+tracing", "tutti+tracing-10%", "floor", "ray"):
+    for system in (
+        "tutti",
+        "tutti+validation",
+        "tutti+tracing",
+        "tutti+tracing-10%",
+        "floor",
+        "ray",
+    ):
         (run,) = route[system]["runs"]
         assert run["rps"] > 0 and run["p50_ms"] > 0, system
         assert run["cpu_us_per_req_by_process"], system
