@@ -123,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 drafts=not args.no_drafts,
                 max_cost_share=args.max_cost_share,
             )
+        if args.command == "deploy" and args.deploy_command == "build":
+            # workbench.deploy does not export it yet; its private module is the one place.
+            from workbench.deploy._build import build_models_image
+
+            print(build_models_image(args.composition, base=args.base))
+            return 0
         if args.command == "deploy":
             from workbench.deploy import render as render_manifests
 

@@ -104,8 +104,9 @@ def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deploy = commands.add_parser(
         "deploy",
-        help="Kubernetes manifests for a composition",
-        description="Kubernetes manifests over deploy/overlays (see deploy/README.md).",
+        help="Kubernetes manifests and the models image of a composition",
+        description="Kubernetes manifests over deploy/overlays, and the image that carries a"
+        " composition's model files (see deploy/README.md).",
     )
     deploy_commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
     render = deploy_commands.add_parser(
@@ -126,3 +127,30 @@ def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--out", metavar="DIR", help="output folder (default: deploy-COMPOSITION-OVERLAY)"
     )
     render.add_argument("--namespace", default="tutti", help="(default: %(default)s)")
+    build = deploy_commands.add_parser(
+        "build",
+        help="pack the composition's model files into its models image",
+        description=textwrap.dedent(
+            """\
+            Build tutti-models-COMPOSITION:DIGEST, the image that carries the files the
+            composition's served stages load (model files, a python factory's module and the
+            files it names, the `imports:` modules beside it) at /models/<path relative to the
+            composition's folder>. DIGEST is the first 12 hex of the files' content digest:
+            other bytes, another tag. A pod's initContainer copies /models/. into the
+            composition's folder (/srv/composition); to do the same by hand:
+
+              docker run --rm -v VOLUME:/srv/composition IMAGE cp -a /models/. /srv/composition/
+
+            A model file that is not there stops the build (`tutti check` says how to make
+            it). Needs a docker daemon; the image name is the last line printed."""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("composition", metavar="COMPOSITION.yaml")
+    build.add_argument(
+        "--base",
+        metavar="IMAGE",
+        default="tutti-base:bookworm",
+        help="the image the files are laid on; it needs /bin/cp (default: %(default)s, made"
+        " by deploy/images/base.sh; python:3.11-slim or any Debian image does too)",
+    )
