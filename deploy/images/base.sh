@@ -45,8 +45,11 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/tutti/debootstrap"
 mkdir -p "$cache"
 debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates,libgomp1 \
     --cache-dir="$cache" bookworm "$root" "$mirror"
-# Nothing in a container runs apt: its lists and caches only weigh.
-rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+# Nothing in a container runs apt or reads a manual: their lists, caches and pages only weigh
+# (the router image is to stay under 250 MB).
+rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+    "$root"/usr/share/locale/* "$root"/var/log/*.log "$root"/var/cache/debconf/*-old
 tar -C "$root" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["/bin/bash"]' \

@@ -5,7 +5,10 @@ set -eu
 command="$1"
 shift
 if [ -n "${WHEELHOUSE_URL:-}" ]; then
-    exec pip "$command" --no-index --find-links "$WHEELHOUSE_URL" "$@"
+    # As variables, not flags: pip's isolated build environment (setuptools for the tutti
+    # wheel) reads them too.
+    export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELHOUSE_URL"
+    exec pip "$command" "$@"
 fi
 if [ -n "${EXTRA_INDEX_URL:-}" ]; then
     exec pip "$command" --extra-index-url "$EXTRA_INDEX_URL" "$@"
