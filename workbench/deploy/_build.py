@@ -22,7 +22,13 @@ from typing import IO
 from tutti.errors import TuttiError
 from workbench.deploy._bundle import Bundle, models_bundle
 
-__all__ = ["DEFAULT_BASE", "MODELS_ROOT", "build_models_image", "missing_files", "models_dockerfile"]
+__all__ = [
+    "DEFAULT_BASE",
+    "MODELS_ROOT",
+    "build_models_image",
+    "missing_files",
+    "models_dockerfile",
+]
 
 # The offline base deploy/images/base.sh makes; any image with /bin/cp will do.
 DEFAULT_BASE = "tutti-base:bookworm"
