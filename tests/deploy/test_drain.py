@@ -17,6 +17,9 @@ from tests.deploy.clients import CALL_TIMEOUT_S, grpcurl_argv
 from tests.deploy.containers import ROOT, docker, logs, wait_exited
 from tests.deploy.pods import Deployment, deployed
 
+# Past pyproject's 120 s: a models image and two containers per test.
+pytestmark = pytest.mark.timeout(300)
+
 DRAIN = ROOT / "tests" / "deploy" / "drain" / "composition.yaml"
 IN_FLIGHT = 6
 STARTED = "slow stage: started "

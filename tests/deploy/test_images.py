@@ -8,6 +8,9 @@ import pytest
 
 from tests.deploy.containers import HARDENING, docker, image
 
+# Past pyproject's 120 s: a container per check.
+pytestmark = pytest.mark.timeout(300)
+
 # What each role must import, and what no role image may hold: the workbench tools'
 # libraries (the chart), the BANKING77 package, and the other roles' heavy libraries.
 NEEDS = {

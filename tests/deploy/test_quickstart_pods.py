@@ -14,6 +14,9 @@ from tests.deploy.containers import ROOT, docker, wait_exited
 from tests.deploy.pods import Deployment, deployed
 from workbench.deploy import models_bundle
 
+# Past pyproject's 120 s: a models image, seven containers and 200 client processes.
+pytestmark = pytest.mark.timeout(600)
+
 QUICKSTART = ROOT / "examples" / "quickstart" / "composition.yaml"
 REQUESTS = 100
 # Each message, the department the keyword triage sends it to, and the start of its reply.

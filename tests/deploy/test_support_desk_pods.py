@@ -16,6 +16,10 @@ from tests.deploy.containers import ROOT, docker, wait_exited
 from tests.deploy.pods import Deployment, deployed
 from workbench.deploy import models_bundle
 
+# Past pyproject's 120 s: training the desk's models the first time (minutes), thirteen
+# containers, 200 client processes.
+pytestmark = pytest.mark.timeout(1200)
+
 DESK = ROOT / "examples" / "support-desk"
 COMPOSITION = DESK / "composition.yaml"
 REQUESTS = 100
