@@ -6,15 +6,27 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.deploy.containers import ROOT
 
+T = TypeVar("T")
+
 NODE_CLIENT = ROOT / "clients" / "node"
 CALL_TIMEOUT_S = 30.0
+# Calls in flight at once: traffic that overlaps, within what two cores take.
+CONCURRENCY = 4
+
+
+def concurrently(call: Callable[[int], T], count: int) -> list[T]:
+    """call(0) ... call(count - 1), CONCURRENCY at a time; the results in that order."""
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        return list(pool.map(call, range(count)))
 
 
 def require_tool(name: str, how: str) -> str:

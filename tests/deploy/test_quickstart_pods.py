@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.deploy.clients import route_with_grpcurl, route_with_node
+from tests.deploy.clients import concurrently, route_with_grpcurl, route_with_node
 from tests.deploy.containers import ROOT, docker, wait_exited
 from tests.deploy.pods import Deployment, deployed
 from workbench.deploy import models_bundle
@@ -68,11 +69,14 @@ def test_every_pod_runs_as_10001_read_only_without_capabilities(quickstart: Depl
 
 
 def test_a_hundred_requests_through_grpcurl(quickstart: Deployment) -> None:
-    for i in range(REQUESTS):
-        text, department, reply = MESSAGES[i % len(MESSAGES)]
-        answer = route_with_grpcurl(
+    def message(i: int) -> dict[str, Any]:
+        text = MESSAGES[i % len(MESSAGES)][0]
+        return route_with_grpcurl(
             quickstart.router.address, "quickstart", "tutti.v1.Text", {"text": text}
         )
+
+    for i, answer in enumerate(concurrently(message, REQUESTS)):
+        _, department, reply = MESSAGES[i % len(MESSAGES)]
         assert answer["output"]["text"].startswith(reply), answer
         stages = [s["stage"] for s in answer["execution"]["stages"]]
         assert stages[-1] == "sign_off" and department in stages, stages
