@@ -139,7 +139,10 @@ class Pods:
 
     def fill(self) -> None:
         """The composition's folder as an initContainer fills it: the models image's files."""
-        self.volume = docker("volume", "create", f"{self.prefix}-composition").strip()
+        name = f"{self.prefix}-composition"
+        # A run that was killed leaves its volume: never fill on top of old files.
+        _remove("volume", "rm", "--force", name)
+        self.volume = docker("volume", "create", name).strip()
         docker(
             "run", "--rm", "--network", "host", "-v", f"{self.volume}:{FOLDER}",
             self.models_image, "cp", "-a", "/models/.", f"{FOLDER}/",
@@ -149,6 +152,7 @@ class Pods:
         """Start `tutti serve KIND --config composition.yaml ARGS` and wait until it serves."""
         port = free_port()
         container = f"{self.prefix}-{name.replace('_', '-')}"
+        _remove("rm", "--force", container)  # one a killed run left behind
         docker(
             "run", "--detach", "--name", container, *HARDENING, *self.extra_flags,
             "-v", f"{self.volume}:{FOLDER}",
@@ -163,16 +167,11 @@ class Pods:
 
     def close(self) -> None:
         if self.containers:
-            subprocess.run(
-                ["docker", "rm", "--force", *self.containers],
-                capture_output=True,
-                timeout=DOCKER_TIMEOUT_S,
-                check=False,
-            )
+            _remove("rm", "--force", *self.containers)
         if self.volume:
-            subprocess.run(
-                ["docker", "volume", "rm", "--force", self.volume],
-                capture_output=True,
-                timeout=DOCKER_TIMEOUT_S,
-                check=False,
-            )
+            _remove("volume", "rm", "--force", self.volume)
+
+
+def _remove(*args: str) -> None:
+    """`docker ARGS`, whatever it answers: a removal of what may not be there."""
+    subprocess.run(["docker", *args], capture_output=True, timeout=DOCKER_TIMEOUT_S, check=False)
