@@ -55,7 +55,7 @@ fi
 # The classic builder when buildx is not installed (Debian's docker.io ships none).
 docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
 
-args=(--network host)
+args=(--network host --force-rm)
 if [[ "$public" == 1 ]]; then
     base="${base:-python:3.11-slim}"
     [[ -z "${EXTRA_INDEX_URL:-}" ]] || args+=(--build-arg "EXTRA_INDEX_URL=$EXTRA_INDEX_URL")
