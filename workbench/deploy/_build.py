@@ -70,7 +70,11 @@ def build_models_image(
     log(f"{bundle.image}: {len(bundle.files)} files from {bundle.folder} ({bundle.digest})")
     argv = [docker, "build", "--network", "host", "--tag", bundle.image, "-"]
     log(f"docker build FROM {base}")
-    with subprocess.Popen(argv, stdin=subprocess.PIPE) as build:
+    try:
+        build = subprocess.Popen(argv, stdin=subprocess.PIPE)
+    except FileNotFoundError:
+        raise TuttiError(f"{docker} is not installed: a models image needs docker") from None
+    with build:
         assert build.stdin is not None
         try:
             _write_context(build.stdin, base, bundle, log)
