@@ -72,7 +72,11 @@ def route_with_node(
     fields: dict[str, Any],
     input_type: str | None = None,
 ) -> dict[str, Any]:
-    """One Route call through the Node client; what it prints (output, execution)."""
+    """One Route call through the Node client; what it prints (output, execution).
+
+    The library's command line (bin/tutti-route.js, which learns the types from the router)
+    when the client has it; else the older route.js, which reads `descriptors`.
+    """
     node = require_tool("node", "install Node.js 18 or newer (CI has it)")
     if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
         pytest.fail(
@@ -80,15 +84,20 @@ def route_with_node(
             " run `npm ci --prefix clients/node`",
             pytrace=False,
         )
-    argv = [
-        node, str(NODE_CLIENT / "route.js"), "--router", router, "--composition", composition,
-        "--descriptors", str(descriptors), "--timeout-ms", "20000", "--json", json.dumps(fields),
+    argv = [node]
+    if (NODE_CLIENT / "bin" / "tutti-route.js").is_file():
+        argv += [str(NODE_CLIENT / "bin" / "tutti-route.js")]
+    else:
+        argv += [str(NODE_CLIENT / "route.js"), "--descriptors", str(descriptors)]
+    argv += [
+        "--router", router, "--composition", composition, "--timeout-ms", "20000",
+        "--json", json.dumps(fields),
     ]  # fmt: skip
     if input_type is not None:
         argv += ["--input-type", input_type]
     result = subprocess.run(
         argv, capture_output=True, text=True, timeout=CALL_TIMEOUT_S, check=False
     )
-    assert result.returncode == 0, f"node route.js: exit {result.returncode}\n{result.stderr}"
+    assert result.returncode == 0, f"node {argv[1]}: exit {result.returncode}\n{result.stderr}"
     answer: dict[str, Any] = json.loads(result.stdout)
     return answer
