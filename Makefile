@@ -37,7 +37,7 @@ install: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/tutti demo
 
-test: $(STAMP) redis-server node-client go-client mlserver phoenix
+test: $(STAMP) redis-server node-client go-client mlserver phoenix images
 	$(BIN)/python -m pytest
 
 # ruff (lint and format) and mypy strict, as tests/test_code_style.py runs them.
@@ -110,6 +110,17 @@ phoenix: $(PHOENIX_STAMP)
 # variables to export where `tutti up` runs. Ctrl-C stops it and drops its traces.
 traces: $(DEMO_STAMP) $(PHOENIX_STAMP)
 	$(BIN)/tutti traces --phoenix $(PHOENIX_VENV)/bin/phoenix
+
+# The role images (deploy/README.md), which tests/deploy runs: Debian's docker.io and
+# debootstrap; build.sh starts a daemon (no bridge, no iptables) when none answers, stops it
+# after, and reuses the base image, the wheelhouse (~/.cache/tutti) and docker's layer cache.
+IMAGES_DEBS := docker.io debootstrap
+
+.PHONY: images
+images: $(STAMP)
+	@(command -v dockerd && command -v debootstrap) >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(IMAGES_DEBS))
+	PYTHON=$(BIN)/python bash deploy/images/build.sh
 
 # The stage-cache tests start real redis-server processes of their own.
 redis-server:

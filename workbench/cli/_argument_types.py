@@ -1,10 +1,10 @@
-"""The argument types the `tutti` flags share: a stage's endpoint and a count of at least one."""
+"""The argument types the `tutti` flags share: a stage's endpoint or image, a count of at least one."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["positive_int", "stage_endpoint"]
+__all__ = ["positive_int", "stage_endpoint", "stage_image"]
 
 
 def stage_endpoint(value: str) -> tuple[str, str]:
@@ -20,3 +20,11 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
     return number
+
+
+def stage_image(value: str) -> tuple[str, str]:
+    """`STAGE=IMAGE` as (stage, image)."""
+    stage, sep, image = value.partition("=")
+    if not sep or not stage or not image:
+        raise argparse.ArgumentTypeError(f"expected STAGE=IMAGE, not {value!r}")
+    return stage, image

@@ -123,10 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 drafts=not args.no_drafts,
                 max_cost_share=args.max_cost_share,
             )
+        if args.command == "deploy" and args.deploy_command == "build":
+            from workbench.deploy import build_models_image
+
+            print(build_models_image(args.composition, base=args.base))
+            return 0
         if args.command == "deploy":
             from workbench.deploy import render as render_manifests
 
-            out = render_manifests(args.composition, args.overlay, args.out, args.namespace)
+            out = render_manifests(
+                args.composition, args.overlay, args.out, args.namespace, dict(args.image)
+            )
             print(f"wrote {out}; render it with: kubectl kustomize {out}")
             return 0
         if args.command == "traces":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
+from workbench.cli._argument_types import stage_image
 from workbench.cli._eval_flags import add_eval, add_tune
 from workbench.cli._loop_flags import add_demo, add_recommend, add_train
 from workbench.cli._serve_flags import add_serve
@@ -106,18 +107,24 @@ def _add_check_up_route(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     deploy = commands.add_parser(
         "deploy",
-        help="Kubernetes manifests for a composition",
-        description="Kubernetes manifests over deploy/overlays (see deploy/README.md).",
+        help="Kubernetes manifests and the models image of a composition",
+        description="Kubernetes manifests over deploy/overlays, and the image that carries a"
+        " composition's model files (see deploy/README.md).",
     )
     deploy_commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
     render = deploy_commands.add_parser(
         "render",
-        help="write a kustomization with the composition's specialists",
+        help="write a self-contained kustomization of the composition's services",
         description=textwrap.dedent(
             """\
-            Write into --out a kustomization over deploy/overlays/OVERLAY with a Deployment,
-            a headless Service and a NetworkPolicy for every stage with a `serve:` block, and
-            the router's --endpoint for each; render it with `kubectl kustomize OUT`."""
+            Write into --out a self-contained kustomization (copies of deploy/base and
+            deploy/overlays/OVERLAY) with a Deployment, a headless Service and a NetworkPolicy
+            for every stage with a `serve:` block (and the merger only when a stage is
+            `kind: merger`), the router's --endpoint for each, an initContainer that fills
+            /srv/composition from the composition's models image (`tutti deploy build`), and
+            each specialist's --model-digest. It builds with `kubectl kustomize OUT` wherever
+            the folder is copied. prod serves mutual TLS between router and stages and
+            points the probes at plaintext health ports."""
         ),
     )
     render.add_argument("composition", metavar="COMPOSITION.yaml")
@@ -128,3 +135,39 @@ def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--out", metavar="DIR", help="output folder (default: deploy-COMPOSITION-OVERLAY)"
     )
     render.add_argument("--namespace", default="tutti", help="(default: %(default)s)")
+    render.add_argument(
+        "--image",
+        action="append",
+        type=stage_image,
+        default=[],
+        metavar="STAGE=IMAGE",
+        help="run this stage's specialist in IMAGE instead of the one chosen from its backend"
+        " and files (repeatable)",
+    )
+    build = deploy_commands.add_parser(
+        "build",
+        help="pack the composition's model files into its models image",
+        description=textwrap.dedent(
+            """\
+            Build tutti-models-COMPOSITION:DIGEST, the image that carries the files the
+            composition's served stages load (model files, a python factory's module and the
+            files it names, the `imports:` modules beside it) at /models/<path relative to the
+            composition's folder>. DIGEST is the first 12 hex of the files' content digest:
+            other bytes, another tag. A pod's initContainer copies /models/. into the
+            composition's folder (/srv/composition); to do the same by hand:
+
+              docker run --rm -v VOLUME:/srv/composition IMAGE cp -a /models/. /srv/composition/
+
+            A model file that is not there stops the build (`tutti check` says how to make
+            it). Needs a docker daemon; the image name is the last line printed."""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("composition", metavar="COMPOSITION.yaml")
+    build.add_argument(
+        "--base",
+        metavar="IMAGE",
+        default="tutti-base:bookworm",
+        help="the image the files are laid on; it needs /bin/cp (default: %(default)s, made"
+        " by deploy/images/base.sh; python:3.11-slim or any Debian image does too)",
+    )

@@ -1,12 +1,14 @@
 """`tutti deploy render`: a self-contained kustomization of a composition's services.
 
-`_bundle` names a composition's models (files, digest, image); `_images` picks each stage's
-image; `_pod` and `_manifests` build a service's pod and documents; `_render` writes them
-with copies of deploy/base and the overlay, and the router's endpoints.
+`_bundle` names a composition's models (files, digest, image) and `_build` packs them into
+that image; `_images` picks each stage's image; `_pod` and `_manifests` build a service's pod
+and documents; `_render` writes them with copies of deploy/base and the overlay, and the
+router's endpoints.
 """
 
 from __future__ import annotations
 
+from workbench.deploy._build import build_models_image
 from workbench.deploy._bundle import Bundle, models_bundle
 from workbench.deploy._images import MERGER_IMAGE, ROUTER_IMAGE, SPECIALIST_IMAGES, stage_image
 from workbench.deploy._manifests import MERGER, ROUTER, resource_name
@@ -39,6 +41,7 @@ __all__ = [
     "STAGE_PORT",
     "TLS_DIR",
     "Bundle",
+    "build_models_image",
     "endpoints",
     "models_bundle",
     "render",
