@@ -57,24 +57,23 @@ async def profile(system_name: str, topology: str, requests: int, out: Path, top
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     with tempfile.TemporaryDirectory() as workdir:
         system = start(system_name, topology, Path(workdir))
+        spies: dict[str, subprocess.Popen[bytes]] = {}
         try:
             await throughput(system.call, max(IN_FLIGHT, requests // 5), IN_FLIGHT)
-            pids = system.pids()
-            spies = {
-                name: subprocess.Popen(
+            for name, pid in system.pids().items():
+                spies[name] = subprocess.Popen(
                     [spy, "record", "-p", str(pid), "-f", "raw", "-r", "200", "--nonblocking"]
                     + ["-o", str(out / f"{name}.txt")],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                for name, pid in pids.items()
-            }
             rps = await throughput(system.call, requests, IN_FLIGHT)
+        finally:
+            # Also when the run fails: no profiler is left recording a process that is gone.
             for recorder in spies.values():
                 recorder.send_signal(signal.SIGINT)  # py-spy writes its file and exits
             for recorder in spies.values():
                 recorder.wait()
-        finally:
             system.stop()
     print(f"{system_name} / {topology}: {rps:.0f} req/s under the profilers")
     for name in spies:

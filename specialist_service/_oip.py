@@ -57,7 +57,7 @@ from specialist_service._section import Section
 from tutti.config import Problems
 from tutti.errors import StageCallError, StageDeadlineError
 from tutti.server import DEFAULT_MAX_MESSAGE_BYTES
-from tutti.telemetry import client_interceptors
+from tutti.telemetry import CallSpans, end_call_span, tracing_enabled
 
 if TYPE_CHECKING:
     # The aio stub's type exists only in the generated .pyi.
@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 # What an inference server's status means for this stage's caller. Server trouble stays
 # UNAVAILABLE (worth another try); a refused request (a bad tensor, an unknown model) is the
 # stage's setup at fault, never the caller's input (INVALID_ARGUMENT) nor hidden (INTERNAL).
+# The method a stage calls for every prediction; its client span carries the trace on.
+_MODEL_INFER = "/inference.GRPCInferenceService/ModelInfer"
 _REFUSED = grpc.StatusCode.FAILED_PRECONDITION
 _OUR_CODE = {
     grpc.StatusCode.UNAVAILABLE: grpc.StatusCode.UNAVAILABLE,
@@ -115,6 +117,7 @@ class OipBackend(Backend):
         # Made on first use, inside the serving loop that grpc.aio binds it to.
         self._channel: aio.Channel | None = None
         self._stub: GRPCInferenceServiceAsyncStub | None = None
+        self._spans: CallSpans | None = None
 
     async def predict(self, msg: message.Message, timeout: float | None = None) -> Prediction:
         request = oip.ModelInferRequest(model_name=self._model, model_version=self._model_version)
@@ -129,13 +132,21 @@ class OipBackend(Backend):
             self._channel = aio.insecure_channel(
                 self._target,
                 options=[("grpc.max_receive_message_length", DEFAULT_MAX_MESSAGE_BYTES)],
-                interceptors=client_interceptors(),
             )
             self._stub = GRPCInferenceServiceStub(self._channel)
+            self._spans = CallSpans(_MODEL_INFER) if tracing_enabled() else None
+        span, metadata = self._spans.start() if self._spans is not None else (None, None)
         try:
-            response: oip.ModelInferResponse = await self._stub.ModelInfer(request, timeout=seconds)
+            response: oip.ModelInferResponse = await self._stub.ModelInfer(
+                request, timeout=seconds, metadata=metadata
+            )
         except aio.AioRpcError as exc:
+            end_call_span(span, exc.code(), exc.details())
             raise self._call_error(exc, seconds) from None
+        except BaseException:
+            end_call_span(span, grpc.StatusCode.CANCELLED, "cancelled")
+            raise
+        end_call_span(span, grpc.StatusCode.OK, None)
         output = self._output_class()
         for filled in self._outputs:
             self._fill(output, filled, response)

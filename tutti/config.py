@@ -19,6 +19,7 @@ __all__ = [
     "Problems",
     "import_message_modules",
     "read_number",
+    "search_beside",
     "unknown_keys",
 ]
 
@@ -157,6 +158,15 @@ class Problems:
             raise ConfigError(self.found)
 
 
+def search_beside(folder: Path) -> None:
+    """Let a composition's own modules (a python factory, its siblings, its generated `_pb2`)
+    be imported from its folder, as `tutti up` and `tutti check` find them: after the
+    installed packages, which they cannot shadow. The entry stays for the process's life."""
+    entry = str(folder.resolve())
+    if entry not in sys.path:
+        sys.path.append(entry)
+
+
 def import_message_modules(
     modules: object, report: Callable[[int | None, str], None], beside: Path | None = None
 ) -> tuple[str, ...]:
@@ -174,8 +184,8 @@ def import_message_modules(
         # A bare string would otherwise be imported one character at a time.
         report(None, "'imports' must be a list of module names such as [acme.v1.orders_pb2]")
         return ()
-    if beside is not None and modules and str(beside) not in sys.path:
-        sys.path.append(str(beside))
+    if beside is not None and modules:
+        search_beside(beside)
     imported: list[str] = []
     for index, module in enumerate(modules):
         try:

@@ -172,12 +172,19 @@ class Server:
         address = f"{self.options.host}:{self.options.port}"
         credentials = self.options.tls.credentials() if self.options.tls is not None else None
         self.port = _bind(self._server, address, credentials)
-        if self._health_server is not None:
-            # Bound before either serves: a health port in use fails the start, not later.
-            health_address = f"{self.options.host}:{self.options.health_port}"
-            self.health_port = _bind(self._health_server, health_address, None)
-            await self._health_server.start()
-        await self._server.start()
+        try:
+            if self._health_server is not None:
+                # Bound before either serves: a health port in use fails the start, not later.
+                health_address = f"{self.options.host}:{self.options.health_port}"
+                self.health_port = _bind(self._health_server, health_address, None)
+                await self._health_server.start()
+            await self._server.start()
+        except BaseException:
+            # A start that failed leaves no health port answering for a server that is not up.
+            await self._server.stop(0)
+            if self._health_server is not None:
+                await self._health_server.stop(0)
+            raise
         self._trimmer = asyncio.create_task(heap_trimmer(), name="tutti-heap-trimmer")
         serving = health_pb2.HealthCheckResponse.SERVING
         await self.health.set("", serving)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
+from tutti.config import search_beside
 from tutti.errors import ConfigError, Problem
 from tutti.security import ClientTls, ServerTls, TokenCheck, exposure_warnings, load_token
 from tutti.server import Server, ServerOptions, Service, serve_until_signal
@@ -43,16 +43,8 @@ def _specialist_service(configs: list[str], stage: str | None, digest: str | Non
         # Before the backend reads a byte of the model: a wrong file is never served.
         check_model_digest(config, digest)
         log.info("model files of stage '%s' match %s", config.stage, digest)
-    _search_beside(config.base_dir)
+    search_beside(config.base_dir)
     return service(config)
-
-
-def _search_beside(folder: Path) -> None:
-    """Let a composition's own modules (a python factory, its siblings) be imported from its
-    folder, as `tutti check` finds them: after the installed packages, which they cannot shadow."""
-    entry = str(folder.resolve())
-    if entry not in sys.path:
-        sys.path.append(entry)
 
 
 def _merger_service(compositions: list[str]) -> Service:
@@ -128,47 +120,57 @@ async def _serve(args: argparse.Namespace) -> None:
     ):
         log.warning("%s", warning)
     telemetry = setup_telemetry(f"tutti-{kind}")
-    max_message_bytes = args.max_message_mb * 1024 * 1024
-    if kind == "router":
-        import router_service
-        from tutti.channels import ChannelPool
-
-        if not args.config:
-            raise ConfigError(
-                Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
-            )
-        for composition in args.config:
-            _search_beside(Path(composition).parent)
-        channels = ChannelPool(max_message_bytes, tls=client_tls)
-        router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
-        services = [router_service.service(router, authorize=TokenCheck(token) if token else None)]
-        if args.reload_every > 0:
-            router.watch(args.reload_every)
-    elif kind == "specialist":
-        services = [_specialist_service(args.config, args.stage, args.model_digest)]
-    else:
-        services = [_merger_service(args.config)]
-    options = ServerOptions(
-        host=args.host,
-        port=args.port,
-        grace_s=args.grace,
-        max_message_bytes=max_message_bytes,
-        max_in_flight=args.max_in_flight,
-        max_streams=args.max_streams,
-        stream_idle_s=args.stream_idle_s,
-        tls=tls,
-        health_port=args.health_port,
-    )
-    server = Server(services, options)
-
-    def ready(server: Server) -> None:
-        if server.health_address is not None:
-            # Before the ready line, which whoever started this reads up to.
-            print(f"{HEALTH_PREFIX}{kind} on {server.health_address}", flush=True)
-        print(ready_line(kind, server.address), flush=True)
-
+    # Shut down last, after the drain and the outbound channels, and also when start-up fails
+    # (a model digest that differs, a composition that does not load): the spans get out.
     try:
-        await serve_until_signal(server, on_ready=ready)
+        max_message_bytes = args.max_message_mb * 1024 * 1024
+        services = await _services(kind, args, client_tls, token, max_message_bytes)
+        options = ServerOptions(
+            host=args.host,
+            port=args.port,
+            grace_s=args.grace,
+            max_message_bytes=max_message_bytes,
+            max_in_flight=args.max_in_flight,
+            max_streams=args.max_streams,
+            stream_idle_s=args.stream_idle_s,
+            tls=tls,
+            health_port=args.health_port,
+        )
+
+        def ready(server: Server) -> None:
+            if server.health_address is not None:
+                # Before the ready line, which whoever started this reads up to.
+                print(f"{HEALTH_PREFIX}{kind} on {server.health_address}", flush=True)
+            print(ready_line(kind, server.address), flush=True)
+
+        await serve_until_signal(Server(services, options), on_ready=ready)
     finally:
-        # Last, after the drain and the outbound channels: the final spans get out.
         telemetry.shutdown()
+
+
+async def _services(
+    kind: str,
+    args: argparse.Namespace,
+    client_tls: ClientTls | None,
+    token: str | None,
+    max_message_bytes: int,
+) -> list[Service]:
+    """The service of `kind`, loaded from its configuration (a router's compositions)."""
+    if kind == "specialist":
+        return [_specialist_service(args.config, args.stage, args.model_digest)]
+    if kind != "router":
+        return [_merger_service(args.config)]
+    import router_service
+    from tutti.channels import ChannelPool
+
+    if not args.config:
+        raise ConfigError(
+            Problem("<command line>", 0, "the router needs at least one --config COMPOSITION")
+        )
+    for composition in args.config:
+        search_beside(Path(composition).parent)
+    channels = ChannelPool(max_message_bytes, tls=client_tls)
+    router = await router_service.Router.load(args.config, dict(args.endpoint), channels)
+    if args.reload_every > 0:
+        router.watch(args.reload_every)
+    return [router_service.service(router, authorize=TokenCheck(token) if token else None)]

@@ -33,11 +33,11 @@ CALL_TIMEOUT_S = 30.0
 # fresh interpreter: a tracer provider installed by another test must not leak in.
 NOTHING_CONFIGURED = """
 import json
-from tutti.telemetry import client_interceptors, setup_telemetry
+from tutti.telemetry import setup_telemetry, tracing_enabled
 telemetry = setup_telemetry("tutti-test")
 print(json.dumps({
     "enabled": telemetry.enabled,
-    "client": len(client_interceptors()),
+    "tracing": tracing_enabled(),
 }))
 telemetry.shutdown()
 """
@@ -55,7 +55,7 @@ def no_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def test_nothing_configured_installs_nothing_and_adds_no_interceptors() -> None:
+def test_nothing_configured_installs_nothing_and_traces_nothing() -> None:
     result = subprocess.run(
         [sys.executable, "-c", NOTHING_CONFIGURED],
         cwd=ROOT,
@@ -65,7 +65,7 @@ def test_nothing_configured_installs_nothing_and_adds_no_interceptors() -> None:
         timeout=CALL_TIMEOUT_S,
         check=True,
     )
-    assert json.loads(result.stdout) == {"enabled": False, "client": 0}
+    assert json.loads(result.stdout) == {"enabled": False, "tracing": False}
 
 
 @pytest.mark.parametrize(

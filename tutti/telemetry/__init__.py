@@ -8,12 +8,9 @@ context travelling as W3C traceparent (`_rpc`).
 
 from __future__ import annotations
 
-from grpc import aio
-
 from tutti.telemetry._rpc import (
     CallSpans,
     end_call_span,
-    rpc_tracing,
     traced_stream,
     traced_unary,
 )
@@ -22,21 +19,9 @@ from tutti.telemetry._setup import Telemetry, setup_telemetry, tracing_enabled
 __all__ = [
     "CallSpans",
     "Telemetry",
-    "client_interceptors",
     "end_call_span",
     "setup_telemetry",
     "traced_stream",
     "traced_unary",
     "tracing_enabled",
 ]
-
-
-def client_interceptors() -> list[aio.ClientInterceptor]:
-    """The interceptors that open a client span per call and injects its context into the metadata.
-
-    Empty while no tracer provider is installed, so an untraced service pays
-    nothing per call.
-    """
-    if not tracing_enabled():
-        return []
-    return rpc_tracing()
