@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from google.protobuf import any_pb2
-from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
@@ -63,7 +62,7 @@ def _decided(
     The span keeps the last such decision: the step kept, and the confidence that settled it
     (the kept step's, or the one before the last step's when the cascade ran to its end).
     """
-    run.decisions.append(
+    run.decide(
         Decision(
             node=node.label,
             kind=Decision.KIND_CASCADE,
@@ -73,15 +72,11 @@ def _decided(
             taken=taken,
             reason=reason,
             degraded=degraded,
-        )
+        ),
+        lambda: {
+            "tutti.cascade.confidence": confidence,
+            "tutti.cascade.threshold": node.below,
+            "tutti.cascade.step": taken,
+            "tutti.cascade.from": source,
+        },
     )
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attributes(
-            {
-                "tutti.cascade.confidence": confidence,
-                "tutti.cascade.threshold": node.below,
-                "tutti.cascade.step": taken,
-                "tutti.cascade.from": source,
-            }
-        )

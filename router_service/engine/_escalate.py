@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from google.protobuf import any_pb2
-from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
@@ -44,7 +43,7 @@ def _decided(
     degraded: str = "",
 ) -> None:
     """Record which tier (or the source, kept) answers, in the execution and on the node's span."""
-    run.decisions.append(
+    run.decide(
         Decision(
             node=node.label,
             kind=Decision.KIND_ESCALATE,
@@ -54,14 +53,10 @@ def _decided(
             taken=taken,
             reason=degraded,
             degraded=bool(degraded),
-        )
+        ),
+        lambda: {
+            "tutti.escalate.confidence": confidence,
+            "tutti.escalate.threshold": threshold,
+            "tutti.escalate.tier": taken,
+        },
     )
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attributes(
-            {
-                "tutti.escalate.confidence": confidence,
-                "tutti.escalate.threshold": threshold,
-                "tutti.escalate.tier": taken,
-            }
-        )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from google.protobuf import any_pb2
-from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
@@ -40,17 +39,13 @@ def _why(exc: StageError | FanoutQuorumError) -> str:
 
 def _decided(node: FallbackNode, run: Run, source: str, reason: str, taken: str) -> None:
     """Record that the fallback left `source` for `taken`, in the execution and on its span."""
-    run.decisions.append(
+    run.decide(
         Decision(
             node=node.label, kind=Decision.KIND_FALLBACK, source=source, taken=taken, reason=reason
-        )
+        ),
+        lambda: {
+            "tutti.fallback.reason": reason,
+            "tutti.fallback.to": taken,
+            "tutti.fallback.from": source,
+        },
     )
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attributes(
-            {
-                "tutti.fallback.reason": reason,
-                "tutti.fallback.to": taken,
-                "tutti.fallback.from": source,
-            }
-        )

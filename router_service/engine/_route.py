@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from google.protobuf import any_pb2
-from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 
 from router_service.engine._flow import Flow
@@ -40,7 +39,23 @@ async def run_route(flow: Flow, node: RouteNode, payload: any_pb2.Any, run: Run)
             break
     else:
         run.path.append(f"{node.label}={decision.label}->{target.label}")
-    run.decisions.append(
+    flow.instruments.route_cases.add(
+        1, {"tutti.node": node.label, "tutti.route.case": target.label}
+    )
+
+    def attributes() -> dict[str, AttributeValue]:
+        found: dict[str, AttributeValue] = {
+            "tutti.route.label": decision.label,
+            "tutti.route.confidence": decision.confidence,
+            "tutti.route.case": target.label,
+        }
+        if node.escalations:
+            found["tutti.escalate.confidence"] = decision.confidence
+            found["tutti.escalate.threshold"] = threshold
+            found["tutti.escalate.tier"] = target.label
+        return found
+
+    run.decide(
         Decision(
             node=node.label,
             kind=Decision.KIND_ROUTE,
@@ -51,21 +66,7 @@ async def run_route(flow: Flow, node: RouteNode, payload: any_pb2.Any, run: Run)
             taken=target.label,
             reason=degraded,
             degraded=bool(degraded),
-        )
+        ),
+        attributes,
     )
-    flow.instruments.route_cases.add(
-        1, {"tutti.node": node.label, "tutti.route.case": target.label}
-    )
-    span = trace.get_current_span()
-    if span.is_recording():
-        attributes: dict[str, AttributeValue] = {
-            "tutti.route.label": decision.label,
-            "tutti.route.confidence": decision.confidence,
-            "tutti.route.case": target.label,
-        }
-        if node.escalations:
-            attributes["tutti.escalate.confidence"] = decision.confidence
-            attributes["tutti.escalate.threshold"] = threshold
-            attributes["tutti.escalate.tier"] = target.label
-        span.set_attributes(attributes)
     return await flow.node(target, payload, run)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableSequence
+from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 
 from google.protobuf import any_pb2, message
+from opentelemetry import trace
+from opentelemetry.util.types import AttributeValue
 
 from tutti.v1 import router_pb2
 
@@ -36,6 +38,21 @@ class Run:
     cost: float = 0.0
     # Receives the answering stage's text as it is generated (RouteCompletion), if set.
     deltas: Callable[[str], None] | None = None
+
+    def decide(
+        self,
+        decision: router_pb2.Decision,
+        attributes: Callable[[], Mapping[str, AttributeValue]],
+    ) -> None:
+        """Record a flow node's decision for the client, and on the node's span when traced.
+
+        `attributes` is called only when the span records: untraced, a decision costs
+        one small message.
+        """
+        self.decisions.append(decision)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attributes(attributes())
 
     def remaining(self) -> float | None:
         """Seconds left before the request's deadline; None when it has none."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 
 from google.protobuf import any_pb2
-from opentelemetry import trace
 
 from router_service.engine._flow import Flow
 from router_service.engine._run import Result, Run
@@ -20,8 +19,8 @@ Decision = router_pb2.Decision
 async def run_split(flow: Flow, node: SplitNode, payload: any_pb2.Any, run: Run) -> Result:
     branch = node.branches[bisect.bisect_right(node.cumulative, flow.rng.random())]
     run.path.append(f"split->{branch.label}")
-    run.decisions.append(Decision(node=node.label, kind=Decision.KIND_SPLIT, taken=branch.label))
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.set_attribute("tutti.split.arm", branch.label)
+    run.decide(
+        Decision(node=node.label, kind=Decision.KIND_SPLIT, taken=branch.label),
+        lambda: {"tutti.split.arm": branch.label},
+    )
     return await flow.node(branch, payload, run)
