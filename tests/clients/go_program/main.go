@@ -4,7 +4,7 @@
 // generated code of acme's protos, and prints what it read back as JSON for
 // tests/clients/test_go_library.py to check.
 //
-//	ticketdesk -router HOST:PORT route|list|errors|complete
+//	ticketdesk -router HOST:PORT route|list|errors|complete|leave
 package main
 
 import (
@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/status"
@@ -47,6 +49,8 @@ func main() {
 		out, err = typedErrors(ctx, client, *composition)
 	case "complete":
 		out, err = complete(ctx, client, *composition)
+	case "leave":
+		out, err = leave(client, *composition)
 	default:
 		err = fmt.Errorf("unknown command %q", flag.Arg(0))
 	}
@@ -173,22 +177,10 @@ func typedErrors(ctx context.Context, client *tutti.Client, composition string) 
 
 // complete streams a completion of a composition whose last stage streams.
 func complete(ctx context.Context, client *tutti.Client, composition string) (interface{}, error) {
-	stream, err := client.RouteCompletion(ctx, composition, map[string]string{"text": "Say hello."})
+	deltas, answer, err := completion(ctx, client, composition)
 	if err != nil {
 		return nil, err
 	}
-	deltas := []string{}
-	for {
-		delta, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		deltas = append(deltas, delta)
-	}
-	answer := stream.Answer()
 	var completion tuttiv1.Completion
 	if err := answer.Unpack(&completion); err != nil {
 		return nil, err
@@ -203,5 +195,70 @@ func complete(ctx context.Context, client *tutti.Client, composition string) (in
 		"text":   completion.GetText(),
 		"type":   string(answer.Output.Descriptor().FullName()),
 		"stages": stages,
+	}, nil
+}
+
+// completion reads one completion to its end, as most callers do.
+func completion(ctx context.Context, client *tutti.Client, composition string) ([]string, *tutti.Answer, error) {
+	stream, err := client.RouteCompletion(ctx, composition, map[string]string{"text": "Say hello."})
+	if err != nil {
+		return nil, nil, err
+	}
+	// No Close: a completion read to io.EOF, or to an error, has freed its stream.
+	deltas := []string{}
+	for {
+		delta, err := stream.Recv()
+		if err == io.EOF {
+			return deltas, stream.Answer(), nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		deltas = append(deltas, delta)
+	}
+}
+
+// leave closes one completion after its first piece and reads others to their
+// end, all under a context that never ends by itself: a stream grpc-go still
+// held would keep a goroutine of its own, so the goroutines coming back to
+// their count before says that no stream is left behind.
+func leave(client *tutti.Client, composition string) (interface{}, error) {
+	ctx := context.Background()
+	// The connection's own goroutines start with the first call: count after it.
+	if _, _, err := completion(ctx, client, composition); err != nil {
+		return nil, err
+	}
+	before := runtime.NumGoroutine()
+	stream, err := client.RouteCompletion(ctx, composition, map[string]string{"text": "Say hello."})
+	if err != nil {
+		return nil, err
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	stream.Close()
+	_, afterClose := stream.Recv()
+	stream.Close() // twice is harmless
+	// The client still streams after a completion it left, to the end each time.
+	later := []string{}
+	for i := 0; i < 2; i++ {
+		deltas, _, err := completion(ctx, client, composition)
+		if err != nil {
+			return nil, err
+		}
+		later = append(later, strings.Join(deltas, ""))
+	}
+	// A finished stream's goroutine exits just after the call returns: poll for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return map[string]interface{}{
+		"first":             first,
+		"after_close":       failed(afterClose),
+		"later":             later,
+		"goroutines_before": before,
+		"goroutines_after":  runtime.NumGoroutine(),
 	}, nil
 }
