@@ -143,3 +143,22 @@ def test_a_completion_streams_its_text_in_chunks_then_the_response(
     assert len(seen["firstOfLeft"]) == 1
     left = seen["leftResponse"]
     assert (left["class"], left["codeName"]) == ("TuttiError", "CANCELLED")
+
+
+def test_a_completion_nobody_reads_still_answers_and_a_cancelled_one_rejects(
+    node: str,  # noqa: F811
+    router: str,
+) -> None:
+    """Awaiting `response` alone runs the call; `cancel()` before reading rejects it, CANCELLED."""
+    seen = run(node, router, "unread", timeout=STREAM_TIMEOUT_S)
+    response = seen["response"]
+    assert response["outputType"] == "tutti.v1.Completion"
+    assert [s["stage"] for s in response["execution"]["stages"]] == ["writer"]
+    # The unread text waited in the stream: read afterwards, it is the whole answer.
+    chunks = seen["chunksAfter"]
+    assert len(chunks) > 1, chunks
+    assert response["output"]["text"] == "".join(chunks).strip()
+    for case in ("cancelledResponse", "cancelledRead"):
+        error = seen[case]
+        assert (error["class"], error["codeName"]) == ("TuttiError", "CANCELLED"), case
+        assert error["details"] == "cancelled by the caller", case

@@ -4,6 +4,7 @@
 const grpc = require('@grpc/grpc-js');
 const { RouterClient, routerType } = require('./router');
 const { CompositionTypes, PLAIN } = require('./types');
+const { CompletionStream } = require('./completion');
 const { NotFoundError, TuttiError, fromGrpcError } = require('./errors');
 
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -63,10 +64,13 @@ class TuttiClient {
    *     for await (const text of stream) process.stdout.write(text);
    *     const { output, execution } = await stream.response;
    *
-   * The iterator yields strings and ends when the router sends the response;
-   * `stream.response` resolves to what `route` returns once it has. A failure
-   * after some text throws from the loop (and rejects `response`): discard that text.
-   * Leaving the loop early, or `cancel()`, stops the generation (`response` rejects, CANCELLED).
+   * The call starts at once, as `route`'s does, and runs whether or not the stream is read:
+   * text not yet read waits in the stream, and `stream.response` resolves to what `route`
+   * returns as soon as the router has answered (awaiting it alone is a `route` whose text is
+   * left unread). The iterator yields strings and ends after the response. A failure rejects
+   * `response` and, after the text that came before it, throws from the loop: discard that text.
+   * Leaving the loop early, or `cancel()` (before or while reading), stops the generation:
+   * `response` rejects, CANCELLED, unless the router had already answered.
    * @param {string} composition
    * @param {object} input
    * @param {{timeoutMs?: number, maxCostUsd?: number, noCache?: boolean}} [options]
@@ -74,45 +78,26 @@ class TuttiClient {
    */
   routeCompletion(composition, input, options = {}) {
     const deadline = this._deadline(options);
-    let settle;
-    const response = new Promise((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    // A caller who only iterates must not meet an unhandled rejection.
-    response.catch(() => {});
-    let call = null;
-    let cancelled = false;
-    const client = this;
-    async function* texts() {
-      try {
-        const types = await client._typesOf(composition, deadline);
-        if (cancelled) throw new TuttiError(grpc.status.CANCELLED, 'cancelled by the caller');
-        call = client._stub.RouteCompletion(routeRequest(composition, types, input, options), { deadline });
-        let final = null;
-        for await (const event of call) {
-          if (final !== null) throw new TuttiError(grpc.status.INTERNAL, 'the router sent text after the response');
-          if (event.event === 'response') final = routed(types, event.response);
-          else yield event.delta;
-        }
-        if (final === null) throw new TuttiError(grpc.status.INTERNAL, 'the stream ended without a response');
-        settle.resolve(final);
-      } catch (err) {
-        const error = fromGrpcError(err);
-        settle.reject(error);
-        throw error;
-      } finally {
-        // Leaving the loop early (break, or a throw in its body) stops the generation.
-        if (call !== null) call.cancel();
-        settle.reject(new TuttiError(grpc.status.CANCELLED, 'the caller stopped reading the stream'));
-      }
-    }
-    const stream = texts();
-    stream.response = response;
-    stream.cancel = () => {
-      cancelled = true;
-      if (call !== null) call.cancel();
-    };
+    const stream = new CompletionStream();
+    this._complete(stream, composition, input, options, deadline).catch((err) => stream._failed(fromGrpcError(err)));
     return stream;
+  }
+
+  async _complete(stream, composition, input, options, deadline) {
+    const types = await this._typesOf(composition, deadline);
+    // cancel() while the types were being learned: nothing is sent.
+    if (stream.ended) return;
+    const call = this._stub.RouteCompletion(routeRequest(composition, types, input, options), { deadline });
+    stream._started(call);
+    let final = null;
+    for await (const event of call) {
+      if (stream.ended) return;
+      if (final !== null) throw new TuttiError(grpc.status.INTERNAL, 'the router sent text after the response');
+      if (event.event === 'response') final = routed(types, event.response);
+      else stream._text(event.delta);
+    }
+    if (final === null) throw new TuttiError(grpc.status.INTERNAL, 'the stream ended without a response');
+    stream._answered(final);
   }
 
   /** Close the channel; calls in flight fail with CANCELLED. */

@@ -62,10 +62,20 @@ export interface Routed<Output extends Fields = Fields> {
   execution: Execution;
 }
 
+/**
+ * The text chunks of a completion, and its response. The call runs whether or not the stream
+ * is read: text not yet read is kept in the stream until it is iterated.
+ */
 export interface CompletionStream<Output extends Fields = Fields> extends AsyncIterableIterator<string> {
-  /** Resolves once the iteration has ended with the router's response; rejects as the iteration throws. */
+  /**
+   * Resolves as soon as the router has answered, read or not (awaiting it alone is enough);
+   * rejects on a failure, or CANCELLED after `cancel()` or leaving the loop early.
+   */
   response: Promise<Routed<Output>>;
-  /** Stop the generation; the iteration throws and `response` rejects, CANCELLED. */
+  /**
+   * Stop the generation, before or while reading: `response` rejects and the iteration throws,
+   * CANCELLED; a no-op once the router has answered.
+   */
   cancel(): void;
 }
 

@@ -38,6 +38,21 @@ async function failure(call) {
   throw new Error('the call succeeded');
 }
 
+// A promise that must settle: a hang fails the program with what hung, not the test's timeout.
+function within(ms, what, promise) {
+  let timer;
+  const bound = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
+}
+
+async function readAll(stream) {
+  const chunks = [];
+  for await (const text of stream) chunks.push(text);
+  return chunks;
+}
+
 const SCENARIOS = {
   async ticket(client) {
     return client.route('acme-tickets', TICKET);
@@ -83,6 +98,19 @@ const SCENARIOS = {
     }
     const leftResponse = await failure(() => left.response);
     return { chunks, response, firstOfLeft, leftResponse };
+  },
+
+  // Streams nobody iterates: awaiting the response alone, and cancelling before reading.
+  async unread(client) {
+    const awaited = client.routeCompletion('reply', { text: 'Say hello.' }, { timeoutMs: 90000 });
+    const response = await within(120000, 'the response of a stream nobody read', awaited.response);
+    // The text was kept: reading after the response still yields all of it.
+    const chunksAfter = await within(10000, 'reading a finished stream', readAll(awaited));
+    const cancelled = client.routeCompletion('reply', { text: 'Count to ten.' }, { timeoutMs: 90000 });
+    cancelled.cancel();
+    const cancelledResponse = await within(10000, 'the response of a cancelled stream', failure(() => cancelled.response));
+    const cancelledRead = await within(10000, 'reading a cancelled stream', failure(() => readAll(cancelled)));
+    return { response, chunksAfter, cancelledResponse, cancelledRead };
   },
 };
 
