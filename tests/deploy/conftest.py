@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.containers import DOCKERD, ROOT, docker, image, missing_images
+from tests.deploy.containers import DOCKERD, ROOT, image, missing_images
+from workbench.deploy import DEFAULT_BASE
 
 DOCKERD_TIMEOUT_S = 120.0
 
@@ -53,15 +54,9 @@ def role_images(docker_daemon: None) -> None:
 def models_base(role_images: None) -> str:
     """The base of the models images: the offline base when it is there (it has /bin/cp)."""
     probe = subprocess.run(
-        ["docker", "image", "inspect", "tutti-base:bookworm"], capture_output=True, timeout=60
+        ["docker", "image", "inspect", DEFAULT_BASE], capture_output=True, timeout=60
     )
-    return "tutti-base:bookworm" if probe.returncode == 0 else image("router")
-
-
-@pytest.fixture(scope="session")
-def model_digest_flag(role_images: None) -> bool:
-    """Whether the specialists take --model-digest (`tutti serve --help` of the image says)."""
-    return "--model-digest" in docker("run", "--rm", image("specialist-sklearn"), "serve", "--help")
+    return DEFAULT_BASE if probe.returncode == 0 else image("router")
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,10 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from workbench.deploy import VERSION
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERD = ROOT / "deploy" / "images" / "dockerd.sh"
-VERSION = "0.1.0"
 ROLES = ("router", "merger", "specialist-sklearn", "specialist-embeddings", "specialist-llm")
 FOLDER = "/srv/composition"
 COMPOSITION = f"{FOLDER}/composition.yaml"

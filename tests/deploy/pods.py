@@ -49,12 +49,11 @@ def deployed(
     base: str,
     prefix: str,
     role_of: Callable[[str], str],
-    model_digest: bool,
 ) -> Iterator[Deployment]:
     """Start the composition as its rendered manifests would, and remove it all at the end.
 
-    `role_of(stage)` names the specialist image of a served stage; `model_digest` hands each
-    specialist the digest of its own files (when the image's `tutti serve` takes it).
+    `role_of(stage)` names the specialist image of a served stage; each specialist is handed
+    the digest of its own files (`--model-digest`), as the rendered manifests do.
     """
     bundle = models_bundle(composition)
     mergers = [
@@ -65,9 +64,7 @@ def deployed(
         pods.fill()
         services: dict[str, Service] = {}
         for stage in bundle.stages:
-            args = ["--stage", stage]
-            if model_digest:
-                args += ["--model-digest", bundle.stage_digest(stage)]
+            args = ["--stage", stage, "--model-digest", bundle.stage_digest(stage)]
             services[stage] = pods.start(role_of(stage), "specialist", stage, *args)
         for merger in mergers:
             services[merger] = pods.start("merger", "merger", merger)

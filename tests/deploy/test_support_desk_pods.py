@@ -72,8 +72,8 @@ def composition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def desk(composition: Path, models_base: str, model_digest_flag: bool) -> Iterator[Deployment]:
-    with deployed(composition, models_base, "tutti-desk", role_of, model_digest_flag) as deployment:
+def desk(composition: Path, models_base: str) -> Iterator[Deployment]:
+    with deployed(composition, models_base, "tutti-desk", role_of) as deployment:
         yield deployment
 
 

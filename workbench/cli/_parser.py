@@ -10,6 +10,7 @@ from workbench.cli._eval_flags import add_eval, add_tune
 from workbench.cli._loop_flags import add_demo, add_recommend, add_train
 from workbench.cli._serve_flags import add_serve
 from workbench.cli._traces_flags import add_traces
+from workbench.deploy import DEFAULT_BASE
 
 __all__ = ["DEFAULT_ROUTER", "build_parser"]
 
@@ -167,7 +168,7 @@ def _add_deploy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     build.add_argument(
         "--base",
         metavar="IMAGE",
-        default="tutti-base:bookworm",
+        default=DEFAULT_BASE,
         help="the image the files are laid on; it needs /bin/cp (default: %(default)s, made"
         " by deploy/images/base.sh; python:3.11-slim or any Debian image does too)",
     )

@@ -8,9 +8,15 @@ router's endpoints.
 
 from __future__ import annotations
 
-from workbench.deploy._build import build_models_image
+from workbench.deploy._build import DEFAULT_BASE, build_models_image
 from workbench.deploy._bundle import Bundle, models_bundle
-from workbench.deploy._images import MERGER_IMAGE, ROUTER_IMAGE, SPECIALIST_IMAGES, stage_image
+from workbench.deploy._images import (
+    MERGER_IMAGE,
+    ROUTER_IMAGE,
+    SPECIALIST_IMAGES,
+    VERSION,
+    stage_image,
+)
 from workbench.deploy._manifests import MERGER, ROUTER, resource_name
 from workbench.deploy._pod import (
     COMPOSITION_PATH,
@@ -26,6 +32,7 @@ from workbench.deploy._render import DEPLOY, OVERLAYS, endpoints, render
 
 __all__ = [
     "COMPOSITION_PATH",
+    "DEFAULT_BASE",
     "DEPLOY",
     "FOLDER",
     "GRACE_S",
@@ -40,6 +47,7 @@ __all__ = [
     "SPECIALIST_IMAGES",
     "STAGE_PORT",
     "TLS_DIR",
+    "VERSION",
     "Bundle",
     "build_models_image",
     "endpoints",

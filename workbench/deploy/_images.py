@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import bz2
 import gzip
+import importlib.metadata
 import lzma
 import pickletools
 import re
@@ -26,10 +27,12 @@ __all__ = [
     "MERGER_IMAGE",
     "ROUTER_IMAGE",
     "SPECIALIST_IMAGES",
+    "VERSION",
     "stage_image",
 ]
 
-VERSION = "0.1.0"
+# The images are tagged with the package's version (pyproject.toml's), as build.sh tags them.
+VERSION = importlib.metadata.version("tutti")
 ROUTER_IMAGE = f"tutti-router:{VERSION}"
 MERGER_IMAGE = f"tutti-merger:{VERSION}"
 SPECIALIST_IMAGES = {

@@ -22,7 +22,13 @@ from tests.workbench.deploy.rendered import (
 )
 from tutti.errors import TuttiError
 from workbench.cli import main
-from workbench.deploy import SPECIALIST_IMAGES, render, resource_name
+from workbench.deploy import (
+    MERGER_IMAGE,
+    ROUTER_IMAGE,
+    SPECIALIST_IMAGES,
+    render,
+    resource_name,
+)
 
 
 def _images(documents: list[Document]) -> dict[str, str]:
@@ -56,8 +62,8 @@ def test_the_desk_strong_stage_runs_in_the_embeddings_image(tmp_path: Path) -> N
         pytest.skip("the desk's models are not trained (tutti demo trains them)")
     images = _images(kustomize(render(DESK, "prod", tmp_path / "out")))
     assert images.pop(resource_name("strong")) == SPECIALIST_IMAGES["embeddings"]
-    assert images.pop("tutti-router") == "tutti-router:0.1.0"
-    assert images.pop("tutti-merger") == "tutti-merger:0.1.0"
+    assert images.pop("tutti-router") == ROUTER_IMAGE
+    assert images.pop("tutti-merger") == MERGER_IMAGE
     assert set(images.values()) == {SPECIALIST_IMAGES["sklearn"]}
 
 
