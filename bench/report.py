@@ -30,6 +30,7 @@ RATIOS = (
     ("tutti+validation", "tutti", "validation on/off"),
     ("tutti+tracing", "tutti", "tracing on/off"),
     ("tutti+tracing-10%", "tutti", "tracing 10% on/off"),
+    ("tutti+metrics", "tutti", "metrics on/off"),
 )
 
 

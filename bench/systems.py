@@ -20,7 +20,15 @@ from bench.topologies import PAYLOAD_BYTES, composition_text, text_payload
 __all__ = ["SYSTEMS", "System", "ray_available", "start"]
 
 HERE = Path(__file__).resolve().parent
-SYSTEMS = ("tutti", "tutti+validation", "tutti+tracing", "tutti+tracing-10%", "floor", "ray")
+SYSTEMS = (
+    "tutti",
+    "tutti+validation",
+    "tutti+metrics",
+    "tutti+tracing",
+    "tutti+tracing-10%",
+    "floor",
+    "ray",
+)
 
 
 @dataclass
@@ -46,13 +54,16 @@ def start_tutti(topology: str, workdir: Path, variant: str) -> System:
     path.write_text(composition_text(topology, validate=variant == "tutti+validation"))
     sink = None
     env = {"OTEL_SDK_DISABLED": "true"}
-    if variant.startswith("tutti+tracing"):
+    if variant.startswith(("tutti+tracing", "tutti+metrics")):
         # Every service exports its spans (and metrics) to a sink process that drops them.
         sink, sink_address = _spawn_floor(["sink"])
         env = {
             "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{sink_address}",
             "OTEL_EXPORTER_OTLP_INSECURE": "true",
         }
+        if variant == "tutti+metrics":
+            # Metrics alone: what the tracing variants pay for their metrics, set apart.
+            env["OTEL_TRACES_EXPORTER"] = "none"
         if variant == "tutti+tracing-10%":
             # The standard variables: the router samples one request in ten, and the
             # stages follow the sampled flag their caller sends.
