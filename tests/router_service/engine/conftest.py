@@ -135,3 +135,22 @@ def merger() -> FakeStageClient:
     """The real merge strategies, called in memory."""
     servicer = MergerServicer()
     return FakeStageClient(merge=lambda request: servicer.Merge(request, None))  # type: ignore[arg-type]
+
+
+# Stage types, and an escalation over two tiers, that several engine tests share.
+TEXT = "input: tutti.v1.Text, output: tutti.v1.Text"
+CLS = "input: tutti.v1.Text, output: tutti.v1.Classification"
+
+ESCALATE = f"""
+composition: t
+input: tutti.v1.Text
+output: tutti.v1.Classification
+stages:
+  source: {{endpoint: x, {CLS}}}
+  strong: {{endpoint: x, {CLS}}}
+  both: {{endpoint: x, {CLS}}}
+flow:
+  escalate:
+    from: source
+    tiers: [{{below: 0.7, to: strong}}, {{below: 0.3, to: both}}]
+"""

@@ -13,6 +13,9 @@ import pytest
 
 from router_service import FakeStages
 from tests.router_service.engine.conftest import (
+    CLS,
+    ESCALATE,
+    TEXT,
     classify,
     engine_of,
     failing,
@@ -24,22 +27,6 @@ from tests.router_service.engine.conftest import (
 from tutti.v1 import router_pb2
 
 Decision = router_pb2.Decision
-TEXT = "input: tutti.v1.Text, output: tutti.v1.Text"
-CLS = "input: tutti.v1.Text, output: tutti.v1.Classification"
-
-ESCALATE = f"""
-composition: t
-input: tutti.v1.Text
-output: tutti.v1.Classification
-stages:
-  source: {{endpoint: x, {CLS}}}
-  strong: {{endpoint: x, {CLS}}}
-  both: {{endpoint: x, {CLS}}}
-flow:
-  escalate:
-    from: source
-    tiers: [{{below: 0.7, to: strong}}, {{below: 0.3, to: both}}]
-"""
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,10 @@ from router_service.composition import NODE_KINDS
 from router_service.engine import echo
 from router_service.plan import Node
 from tests.router_service.engine.conftest import (
+    CLS,
+    ESCALATE,
     OK,
+    TEXT,
     classify,
     engine_of,
     failing,
@@ -30,9 +33,6 @@ from tests.router_service.engine.conftest import (
 )
 from tutti.errors import FanoutQuorumError
 from tutti.v1 import router_pb2
-
-TEXT = "input: tutti.v1.Text, output: tutti.v1.Text"
-CLS = "input: tutti.v1.Text, output: tutti.v1.Classification"
 
 
 def test_every_node_kind_has_a_builder_and_the_plan_a_class() -> None:
@@ -158,21 +158,6 @@ async def test_cascade_moves_past_failed_and_unconfident_steps_to_the_first_conf
         "cascade->mid@0.80",
     ]
     assert stages["strong"].calls == 0
-
-
-ESCALATE = f"""
-composition: t
-input: tutti.v1.Text
-output: tutti.v1.Classification
-stages:
-  source: {{endpoint: x, {CLS}}}
-  strong: {{endpoint: x, {CLS}}}
-  both: {{endpoint: x, {CLS}}}
-flow:
-  escalate:
-    from: source
-    tiers: [{{below: 0.7, to: strong}}, {{below: 0.3, to: both}}]
-"""
 
 
 @pytest.mark.parametrize(
