@@ -33,3 +33,15 @@ def require_tool(name: str, how: str) -> str:
     if found is None:
         pytest.fail(f"{name} is not installed: {how}", pytrace=False)
     return found
+
+
+def node_with_packages() -> str:
+    """Node.js, with the client library's packages installed from the committed lock."""
+    path = require_tool("node", "install Node.js 18 or newer (CI has it)")
+    if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        pytest.fail(
+            f"the Node client's packages are not installed in {NODE_CLIENT / 'node_modules'}: "
+            "run `npm ci --prefix clients/node` (`make test` does)",
+            pytrace=False,
+        )
+    return path

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients.conftest import CALL_TIMEOUT_S, NODE_CLIENT, require_tool
+from tests.clients.conftest import CALL_TIMEOUT_S, NODE_CLIENT, node_with_packages
 from workbench.mesh import Mesh
 
 NODE_CLI = NODE_CLIENT / "bin" / "tutti-route.js"
@@ -18,14 +18,7 @@ ACCOUNT_REPLY = "To reset your password, open Settings > Security and choose 'Re
 @pytest.fixture(scope="module")
 def node() -> str:
     """Node.js, with the client's packages installed from the committed lock."""
-    path = require_tool("node", "install Node.js 18 or newer (CI has it)")
-    if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
-        pytest.fail(
-            f"the Node client's packages are not installed in {NODE_CLIENT / 'node_modules'}: "
-            "run `npm ci --prefix clients/node` (`make test` does)",
-            pytrace=False,
-        )
-    return path
+    return node_with_packages()
 
 
 def tutti_route(node: str, router: str, *args: str) -> subprocess.CompletedProcess[str]:

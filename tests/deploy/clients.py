@@ -1,23 +1,18 @@
-"""The two clients the container tests route through: grpcurl, and the Node client's route.js."""
+"""The two clients the container tests route through: grpcurl, and the Node client's command line."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
-
-from tests.deploy.containers import ROOT
+from tests.clients.conftest import node_with_packages, require_tool
+from tests.clients.test_node_client import NODE_CLI
 
 T = TypeVar("T")
 
-NODE_CLIENT = ROOT / "clients" / "node"
 CALL_TIMEOUT_S = 30.0
 # Calls in flight at once: traffic that overlaps, within what two cores take.
 CONCURRENCY = 4
@@ -27,14 +22,6 @@ def concurrently(call: Callable[[int], T], count: int) -> list[T]:
     """call(0) ... call(count - 1), CONCURRENCY at a time; the results in that order."""
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         return list(pool.map(call, range(count)))
-
-
-def require_tool(name: str, how: str) -> str:
-    """The tool's path (the venv's own bin first); a missing tool fails the test."""
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: {how}", pytrace=False)
-    return found
 
 
 def grpcurl_argv(
@@ -66,30 +53,12 @@ def route_with_grpcurl(
 
 
 def route_with_node(
-    router: str,
-    composition: str,
-    descriptors: Path,
-    fields: dict[str, Any],
-    input_type: str | None = None,
+    router: str, composition: str, fields: dict[str, Any], input_type: str | None = None
 ) -> dict[str, Any]:
-    """One Route call through the Node client; what it prints (output, execution).
-
-    The library's command line (bin/tutti-route.js, which learns the types from the router)
-    when the client has it; else the older route.js, which reads `descriptors`.
-    """
-    node = require_tool("node", "install Node.js 18 or newer (CI has it)")
-    if not (NODE_CLIENT / "node_modules" / "@grpc" / "grpc-js").is_dir():
-        pytest.fail(
-            f"the Node client's packages are not in {NODE_CLIENT / 'node_modules'}:"
-            " run `npm ci --prefix clients/node`",
-            pytrace=False,
-        )
-    argv = [node]
-    if (NODE_CLIENT / "bin" / "tutti-route.js").is_file():
-        argv += [str(NODE_CLIENT / "bin" / "tutti-route.js")]
-    else:
-        argv += [str(NODE_CLIENT / "route.js"), "--descriptors", str(descriptors)]
-    argv += [
+    """One Route call through the Node client's command line (it learns the types from the
+    router); what it prints (output, execution)."""
+    argv = [
+        node_with_packages(), str(NODE_CLI),
         "--router", router, "--composition", composition, "--timeout-ms", "20000",
         "--json", json.dumps(fields),
     ]  # fmt: skip

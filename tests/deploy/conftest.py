@@ -1,16 +1,14 @@
-"""A docker daemon started the way this machine allows, the role images, and the proto descriptors."""
+"""A docker daemon started the way this machine allows, the role images."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.deploy.containers import DOCKERD, ROOT, image, missing_images
+from tests.deploy.containers import DOCKERD, image, missing_images
 from workbench.deploy import DEFAULT_BASE
 
 DOCKERD_TIMEOUT_S = 120.0
@@ -57,15 +55,3 @@ def models_base(role_images: None) -> str:
         ["docker", "image", "inspect", DEFAULT_BASE], capture_output=True, timeout=60
     )
     return DEFAULT_BASE if probe.returncode == 0 else image("router")
-
-
-@pytest.fixture(scope="session")
-def descriptors(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A FileDescriptorSet of every proto with its imports, as the Node client loads them."""
-    path = tmp_path_factory.mktemp("descriptors") / "tutti.binpb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "protos" / "generate.py"), "--image", str(path)],
-        check=True,
-        timeout=120,
-    )
-    return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,14 +81,10 @@ def test_a_hundred_requests_through_grpcurl(quickstart: Deployment) -> None:
         assert stages[-1] == "sign_off" and department in stages, stages
 
 
-def test_a_hundred_requests_through_the_node_client(
-    quickstart: Deployment, descriptors: Path
-) -> None:
+def test_a_hundred_requests_through_the_node_client(quickstart: Deployment) -> None:
     for i in range(REQUESTS):
         text, department, reply = MESSAGES[i % len(MESSAGES)]
-        answer = route_with_node(
-            quickstart.router.address, "quickstart", descriptors, {"text": text}
-        )
+        answer = route_with_node(quickstart.router.address, "quickstart", {"text": text})
         assert answer["output"]["text"].startswith(reply), answer
         execution = answer["execution"]
         assert all(s["status"] == "STATUS_OK" for s in execution["stages"]), execution

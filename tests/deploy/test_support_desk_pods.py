@@ -108,10 +108,10 @@ def test_a_hundred_tickets_through_grpcurl(desk: Deployment) -> None:
         assert stages[0] == "triage" and stages[-1] == "responder", stages
 
 
-def test_a_hundred_tickets_through_the_node_client(desk: Deployment, descriptors: Path) -> None:
+def test_a_hundred_tickets_through_the_node_client(desk: Deployment) -> None:
     def ticket(i: int) -> dict[str, Any]:
         fields = {"id": f"n{i}", "text": TICKETS[i % len(TICKETS)]}
-        return route_with_node(desk.router.address, "support-desk", descriptors, fields)
+        return route_with_node(desk.router.address, "support-desk", fields)
 
     for answer in concurrently(ticket, REQUESTS):
         check_resolution(answer["output"])
